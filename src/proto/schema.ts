@@ -1,0 +1,162 @@
+/**
+ * Our own protobuf schema for the subset of containerd's API the shim speaks, as a protobufjs
+ * JSON descriptor. Field numbers and package names are wire facts taken from containerd 1.6:
+ * runtime/v2/task/shim.proto, api/events/task.proto, api/types/{mount,task/task}.proto,
+ * api/services/ttrpc/events/v1/events.proto, runtime/v2/runc/options/oci.proto.
+ */
+import type { INamespace } from 'protobufjs';
+
+type Fields = Record<string, { type: string; id: number; rule?: 'repeated'; keyType?: string }>;
+const msg = (fields: Fields) => ({ fields });
+const s = (id: number) => ({ type: 'string', id });
+const u32 = (id: number) => ({ type: 'uint32', id });
+const b = (id: number) => ({ type: 'bool', id });
+const ts = (id: number) => ({ type: 'google.protobuf.Timestamp', id });
+const any = (id: number) => ({ type: 'google.protobuf.Any', id });
+
+const idExec = { id: s(1), exec_id: s(2) };
+
+export const schema: INamespace = {
+  nested: {
+    google: {
+      nested: {
+        protobuf: {
+          nested: {
+            Any: msg({ type_url: s(1), value: { type: 'bytes', id: 2 } }),
+            Empty: msg({}),
+            Timestamp: msg({ seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } }),
+          },
+        },
+      },
+    },
+    containerd: {
+      nested: {
+        types: {
+          nested: {
+            Mount: msg({ type: s(1), source: s(2), target: s(3), options: { type: 'string', id: 4, rule: 'repeated' } }),
+          },
+        },
+        v1: {
+          nested: {
+            types: {
+              nested: {
+                Status: {
+                  values: { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3, PAUSED: 4, PAUSING: 5 },
+                },
+                ProcessInfo: msg({ pid: u32(1), info: any(2) }),
+              },
+            },
+          },
+        },
+        task: {
+          nested: {
+            v2: {
+              nested: {
+                CreateTaskRequest: msg({
+                  id: s(1), bundle: s(2),
+                  rootfs: { type: 'containerd.types.Mount', id: 3, rule: 'repeated' },
+                  terminal: b(4), stdin: s(5), stdout: s(6), stderr: s(7),
+                  checkpoint: s(8), parent_checkpoint: s(9), options: any(10),
+                }),
+                CreateTaskResponse: msg({ pid: u32(1) }),
+                DeleteRequest: msg(idExec),
+                DeleteResponse: msg({ pid: u32(1), exit_status: u32(2), exited_at: ts(3) }),
+                ExecProcessRequest: msg({
+                  ...idExec, terminal: b(3), stdin: s(4), stdout: s(5), stderr: s(6), spec: any(7),
+                }),
+                ResizePtyRequest: msg({ ...idExec, width: u32(3), height: u32(4) }),
+                StateRequest: msg(idExec),
+                StateResponse: msg({
+                  id: s(1), bundle: s(2), pid: u32(3),
+                  status: { type: 'containerd.v1.types.Status', id: 4 },
+                  stdin: s(5), stdout: s(6), stderr: s(7), terminal: b(8),
+                  exit_status: u32(9), exited_at: ts(10), exec_id: s(11),
+                }),
+                KillRequest: msg({ ...idExec, signal: u32(3), all: b(4) }),
+                CloseIORequest: msg({ ...idExec, stdin: b(3) }),
+                PidsRequest: msg({ id: s(1) }),
+                PidsResponse: msg({
+                  processes: { type: 'containerd.v1.types.ProcessInfo', id: 1, rule: 'repeated' },
+                }),
+                CheckpointTaskRequest: msg({ id: s(1), path: s(2), options: any(3) }),
+                UpdateTaskRequest: {
+                  fields: {
+                    id: s(1), resources: any(2),
+                    annotations: { keyType: 'string', type: 'string', id: 3 },
+                  },
+                },
+                StartRequest: msg(idExec),
+                StartResponse: msg({ pid: u32(1) }),
+                WaitRequest: msg(idExec),
+                WaitResponse: msg({ exit_status: u32(1), exited_at: ts(2) }),
+                StatsRequest: msg({ id: s(1) }),
+                StatsResponse: msg({ stats: any(1) }),
+                ConnectRequest: msg({ id: s(1) }),
+                ConnectResponse: msg({ shim_pid: u32(1), task_pid: u32(2), version: s(3) }),
+                ShutdownRequest: msg({ id: s(1), now: b(2) }),
+                PauseRequest: msg({ id: s(1) }),
+                ResumeRequest: msg({ id: s(1) }),
+              },
+            },
+          },
+        },
+        events: {
+          nested: {
+            TaskIO: msg({ stdin: s(1), stdout: s(2), stderr: s(3), terminal: b(4) }),
+            TaskCreate: msg({
+              container_id: s(1), bundle: s(2),
+              rootfs: { type: 'containerd.types.Mount', id: 3, rule: 'repeated' },
+              io: { type: 'TaskIO', id: 4 }, checkpoint: s(5), pid: u32(6),
+            }),
+            TaskStart: msg({ container_id: s(1), pid: u32(2) }),
+            TaskDelete: msg({ container_id: s(1), pid: u32(2), exit_status: u32(3), exited_at: ts(4), id: s(5) }),
+            TaskExit: msg({ container_id: s(1), id: s(2), pid: u32(3), exit_status: u32(4), exited_at: ts(5) }),
+            TaskOOM: msg({ container_id: s(1) }),
+            TaskExecAdded: msg({ container_id: s(1), exec_id: s(2) }),
+            TaskExecStarted: msg({ container_id: s(1), exec_id: s(2), pid: u32(3) }),
+            TaskPaused: msg({ container_id: s(1) }),
+            TaskResumed: msg({ container_id: s(1) }),
+            TaskCheckpointed: msg({ container_id: s(1), checkpoint: s(2) }),
+          },
+        },
+        services: {
+          nested: {
+            events: {
+              nested: {
+                ttrpc: {
+                  nested: {
+                    v1: {
+                      nested: {
+                        Envelope: msg({ timestamp: ts(1), namespace: s(2), topic: s(3), event: any(4) }),
+                        ForwardRequest: msg({ envelope: { type: 'Envelope', id: 1 } }),
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        runc: {
+          nested: {
+            v1: {
+              nested: {
+                Options: msg({
+                  no_pivot_root: b(1), no_new_keyring: b(2), shim_cgroup: s(3), io_uid: u32(4), io_gid: u32(5),
+                  binary_name: s(6), root: s(7), criu_path: s(8), systemd_cgroup: b(9),
+                  criu_image_path: s(10), criu_work_path: s(11),
+                }),
+                CheckpointOptions: msg({
+                  exit: b(1), open_tcp: b(2), external_unix_sockets: b(3), terminal: b(4), file_locks: b(5),
+                  empty_namespaces: { type: 'string', id: 6, rule: 'repeated' },
+                  cgroups_mode: s(7), image_path: s(8), work_path: s(9),
+                }),
+                ProcessDetails: msg({ exec_id: s(1) }),
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
