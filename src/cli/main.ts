@@ -1,0 +1,36 @@
+/**
+ * Entry point. Each path loads only what it uses: `-v`, `start` and `delete` run once per
+ * container on containerd's critical path, so they never load RxJS, pino or the task service.
+ */
+import { parseFlags, UsageError, type Flags } from './flags';
+
+function fail(message: string): never {
+  process.stderr.write(`containerd-shim-rx-v2: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) fail(err.message);
+    throw err;
+  }
+  if (flags.version) {
+    const { versionText } = require('./version') as typeof import('./version');
+    process.stdout.write(versionText(process.argv[1] ?? 'containerd-shim-rx-v2'));
+    return;
+  }
+  if (!flags.namespace) fail('shim namespace cannot be empty: pass -namespace <name>');
+  switch (flags.action) {
+    case 'start':
+      return (require('./start') as typeof import('./start')).start(flags);
+    case 'delete':
+      return (require('./delete') as typeof import('./delete')).deleteAction(flags);
+    default:
+      return (require('./serve') as typeof import('./serve')).serve(flags);
+  }
+}
+
+main().catch((err) => fail(err instanceof Error ? err.message : String(err)));

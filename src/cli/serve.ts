@@ -1,0 +1,134 @@
+import { constants, openSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { filter, lastValueFrom, Subject } from 'rxjs';
+import { createLogger, type Logger } from '../log';
+import { serve$ } from '../pipeline';
+import { loadAll$, type Registration } from '../plugins';
+import { Publisher } from '../publisher/publisher';
+import { createExits$ } from '../streams/exits$';
+import { createShutdown, type Shutdown } from '../streams/shutdown$';
+import { createSignals$ } from '../streams/signals$';
+import { Taps } from '../streams/tap';
+import { setChildSubreaper } from '../sys/subreaper';
+import { trackNodeChildren } from '../sys/children';
+import { exitAfterStart$, type Lifecycle } from '../task/lifecycle$';
+import { TASK_SERVICE, taskHandlers } from '../task/register';
+import { runcRuntime } from '../task/runc-runtime';
+import { TaskService } from '../task/service';
+import { dial } from '../ttrpc/client';
+import { Server } from '../ttrpc/server';
+import { ServiceRegistry } from '../ttrpc/services';
+import { readAddress, removeSocket } from './address';
+import type { Flags } from './flags';
+import { VERSION } from './version';
+
+/** The serving process: what containerd talks to for the life of its containers. */
+export async function serve(flags: Flags): Promise<void> {
+  const bundle = flags.bundle || process.cwd();
+  const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
+  const taps = new Taps(process.env.RX_TAP, flags.debug, log);
+
+  // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
+  trackNodeChildren();
+  setChildSubreaper();
+
+  const signals$ = createSignals$().pipe(taps.tap('signals'));
+  const exits$ = createExits$(signals$.pipe(filter((s) => s === 'SIGCHLD'))).pipe(taps.tap('exits'));
+  // Hold the reaper (and the signal handlers) for the life of the process.
+  const reaping = exits$.subscribe();
+
+  const shutdown = createShutdown((msg, err) => log.error({ err: String(err) }, msg));
+  const lifecycle$ = new Subject<Lifecycle>();
+  const ttrpcAddress = process.env.TTRPC_ADDRESS ?? '';
+
+  const registrations: Registration[] = [
+    { type: 'io.containerd.internal.v1', id: 'shutdown', init: () => shutdown },
+    {
+      type: 'io.containerd.event.v1',
+      id: 'publisher',
+      init: () =>
+        new Publisher({
+          namespace: flags.namespace,
+          connect: () => dial(ttrpcAddress),
+          log: log.child({ plugin: 'publisher' }),
+        }),
+    },
+    {
+      type: 'io.containerd.ttrpc.v1',
+      id: 'task',
+      requires: ['io.containerd.event.v1', 'io.containerd.internal.v1'],
+      init: (loaded) => {
+        const publisher = loaded.get('io.containerd.event.v1') as Publisher;
+        const service = new TaskService({
+          namespace: flags.namespace,
+          exits$,
+          emit: (item) => lifecycle$.next(item),
+          runtime: runcRuntime({ namespace: flags.namespace, log }),
+          shutdown: loaded.get('io.containerd.internal.v1') as Shutdown,
+          log: log.child({ plugin: 'task' }),
+          version: VERSION,
+        });
+        // The ordering rule (exit after start) sits between the service and the publisher.
+        exitAfterStart$(lifecycle$.pipe(taps.tap('lifecycle')))
+          .pipe(taps.tap('events'))
+          .subscribe((ev) => publisher.publish(ev));
+        return service;
+      },
+    },
+  ];
+
+  const plugins = await lastValueFrom(loadAll$(registrations, log));
+  const publisher = plugins.get('io.containerd.event.v1') as Publisher;
+  const service = plugins.get('io.containerd.ttrpc.v1') as TaskService;
+
+  const registry = new ServiceRegistry();
+  registry.register(TASK_SERVICE, taskHandlers(service));
+  const server = new Server(registry, { log: (level, msg, fields) => log[level](fields ?? {}, msg) });
+  const listener = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    // containerd's `start` created and bound the socket; we inherit it as fd 3.
+    listener.listen({ fd: 3 }, resolve);
+  });
+  server.serve(listener);
+  log.info({ version: VERSION, bundle }, 'serving');
+
+  const outcome = await lastValueFrom(
+    serve$({
+      signals$,
+      shutdownDone$: shutdown.done$,
+      stopServing: async () => {
+        await server.shutdown();
+        const address = readAddress(bundle);
+        if (address) removeSocket(address);
+      },
+      drainPublisher: () => publisher.drain(),
+    }),
+  );
+  const stats = publisher.snapshot();
+  log.info({ ...outcome, ...stats, lost: stats.lost + stats.pending }, 'shim exiting');
+  reaping.unsubscribe();
+  service.dispose();
+  await flushLog(log);
+  process.exit(outcome.drain === 'drained' ? 0 : 1);
+}
+
+/**
+ * containerd opens the bundle's `log` fifo for reading before it starts us and copies what we
+ * write into its own log. Non-blocking open: no reader (ENXIO) means log to stderr instead.
+ */
+function openLogFifo(bundle: string): number {
+  try {
+    return openSync(path.join(bundle, 'log'), constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return 2;
+  }
+}
+
+function flushLog(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    log.flush(() => resolve());
+    setTimeout(resolve, 200).unref();
+  });
+}

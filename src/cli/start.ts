@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Flags } from './flags';
+import { removeSocket, socketAddress, socketPath, writeAddress } from './address';
+
+/**
+ * `start`: find or create the shim socket for this container, start the serving process with
+ * the listening socket as its fd 3, write `address` into the bundle, print the address.
+ * Order as containerd's runc shim manager (runtime/v2/runc/manager/manager_linux.go Start).
+ */
+export async function start(flags: Flags): Promise<void> {
+  if (!flags.id) throw new Error('start: -id is required');
+  const bundle = flags.bundle || process.cwd();
+  const grouping = flags.id;
+  const address = socketAddress(flags.address, flags.namespace, grouping);
+
+  let server: net.Server;
+  try {
+    server = await listen(address);
+  } catch (err: any) {
+    if (err?.code !== 'EADDRINUSE') throw new Error(`create new shim socket ${address}: ${err?.message ?? err}`);
+    if (await canConnect(address)) {
+      // A live shim already serves this group: reuse it.
+      writeAddress(bundle, address);
+      await drainStdin();
+      process.stdout.write(address);
+      return;
+    }
+    removeSocket(address);
+    server = await listen(address);
+  }
+
+  try {
+    writeAddress(bundle, address);
+    const fd = (server as any)._handle?.fd as number | undefined;
+    if (typeof fd !== 'number' || fd < 0) throw new Error('cannot find the listening socket fd to hand to the serving process');
+    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address];
+    if (flags.debug) args.push('-debug');
+    if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], {
+      cwd: bundle,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', fd],
+      env: process.env,
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.unref();
+    await drainStdin();
+    adjustOOMScore(child.pid!);
+  } catch (err) {
+    server.close();
+    removeSocket(address);
+    throw err;
+  }
+  process.stdout.write(address);
+  // Exit without closing the server: closing would unlink the socket the child now serves.
+  process.exit(0);
+}
+
+function listen(address: string): Promise<net.Server> {
+  const file = socketPath(address);
+  // The directory is traversable by all, readable by none; the socket is ours alone.
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ path: file, backlog: 511 }, () => {
+      server.off('error', reject);
+      chmodSync(file, 0o600);
+      resolve(server);
+    });
+  });
+}
+
+function canConnect(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(socketPath(address));
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/** containerd writes the runtime options (a protobuf Any) to start's stdin; read it to the end. */
+async function drainStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  } catch {
+    // no stdin
+  }
+  return Buffer.concat(chunks);
+}
+
+/** As the Go shim: the serving process is a little more likely to be OOM-killed than containerd. */
+function adjustOOMScore(pid: number): void {
+  try {
+    const parent = parseInt(readFileSync(`/proc/${process.ppid}/oom_score_adj`, 'utf8'), 10);
+    writeFileSync(`/proc/${pid}/oom_score_adj`, String(Math.min(parent + 1, 1000)));
+  } catch {
+    // Best effort: some machines refuse oom_score_adj changes.
+  }
+}

@@ -1,0 +1,86 @@
+import type { Stdio } from './io/stdio';
+import { next, transition, type Operation, type ProcessKind, type ProcessState } from './state';
+
+export interface ExitStatus {
+  status: number;
+  at: Date;
+}
+
+/** What a process owns that must be torn down with it (its stdio copiers, console, ...). */
+export interface ProcessResources {
+  /** Resolves when everything the process wrote has been copied out. */
+  drained(): Promise<void>;
+  closeStdin(): void;
+  close(): void;
+  resize?(width: number, height: number): void;
+}
+
+/**
+ * One process of a container, init or exec. Public methods decide legality through the state
+ * table (state.ts); calls on one process are serialised, exits are not (an exit always wins).
+ */
+export class Process {
+  state: ProcessState = 'created';
+  pid = 0;
+  exit?: ExitStatus;
+  resources?: ProcessResources;
+  /** Its start was published (TaskStart / TaskExecStarted). */
+  started = false;
+  /** An exec's OCI process spec (JSON), from ExecProcessRequest.spec. */
+  spec?: unknown;
+  private readonly waiters: Array<(e: ExitStatus) => void> = [];
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly kind: ProcessKind,
+    readonly containerId: string,
+    /** exec id; '' for init. */
+    readonly execId: string,
+    readonly stdio: Stdio,
+  ) {}
+
+  /** The id containerd uses for this process in events (TaskExit.id): container id for init. */
+  get id(): string {
+    return this.execId || this.containerId;
+  }
+
+  get name(): string {
+    return this.execId ? `${this.containerId}/${this.execId}` : this.containerId;
+  }
+
+  /** Throws FailedPrecondition unless `op` is legal now. */
+  check(op: Operation): void {
+    transition(this.kind, this.name, this.state, op);
+  }
+
+  /**
+   * Run `work` for `op` under this process's lock: legality is checked when the call's turn
+   * comes; afterwards the state moves, unless the process exited meanwhile (exit wins).
+   */
+  run<T>(op: Operation, work: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(async () => {
+      this.check(op);
+      const result = await work();
+      const to = next(this.kind, this.state, op);
+      if (to !== null) this.state = to;
+      return result;
+    });
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Record the exit once; later reports of the same exit are ignored. Returns true the first time. */
+  setExited(status: number, at: Date): boolean {
+    if (this.exit) return false;
+    this.exit = { status, at };
+    const to = next(this.kind, this.state, 'exited');
+    if (to !== null) this.state = to;
+    for (const w of this.waiters.splice(0)) w(this.exit);
+    return true;
+  }
+
+  wait(): Promise<ExitStatus> {
+    if (this.exit) return Promise.resolve(this.exit);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}

@@ -1,0 +1,53 @@
+import { invalidArgument, unimplemented } from '../errors';
+import { decode, encode } from '../proto';
+import type { TaskService } from './service';
+
+/** The Task service's name on the wire (runtime/v2/task/shim.proto: package containerd.task.v2). */
+export const TASK_SERVICE = 'containerd.task.v2.Task';
+
+const T = 'containerd.task.v2.';
+const EMPTY = 'google.protobuf.Empty';
+
+type Method = keyof TaskService & string;
+
+/** rpc name -> [request type, response type, service method or null when not implemented yet]. */
+const methods: Record<string, [string, string, Method | null]> = {
+  State: ['StateRequest', 'StateResponse', 'state'],
+  Create: ['CreateTaskRequest', 'CreateTaskResponse', 'create'],
+  Start: ['StartRequest', 'StartResponse', 'start'],
+  Delete: ['DeleteRequest', 'DeleteResponse', 'delete'],
+  Pids: ['PidsRequest', 'PidsResponse', 'pids'],
+  Pause: ['PauseRequest', EMPTY, null],
+  Resume: ['ResumeRequest', EMPTY, null],
+  Checkpoint: ['CheckpointTaskRequest', EMPTY, null],
+  Kill: ['KillRequest', EMPTY, 'kill'],
+  Exec: ['ExecProcessRequest', EMPTY, null],
+  ResizePty: ['ResizePtyRequest', EMPTY, null],
+  CloseIO: ['CloseIORequest', EMPTY, null],
+  Update: ['UpdateTaskRequest', EMPTY, null],
+  Wait: ['WaitRequest', 'WaitResponse', 'wait'],
+  Stats: ['StatsRequest', 'StatsResponse', null],
+  Connect: ['ConnectRequest', 'ConnectResponse', 'connect'],
+  Shutdown: ['ShutdownRequest', EMPTY, 'shutdown'],
+};
+
+const full = (t: string) => (t.includes('.') ? t : T + t);
+
+/** Handlers for the ttrpc registry: bytes in, bytes out; errors stay ShimError values. */
+export function taskHandlers(service: TaskService): Record<string, (payload: Buffer) => Promise<Buffer>> {
+  const out: Record<string, (payload: Buffer) => Promise<Buffer>> = {};
+  for (const [rpc, [reqType, resType, method]] of Object.entries(methods)) {
+    out[rpc] = async (payload: Buffer) => {
+      if (!method) throw unimplemented(`${rpc} is not implemented by containerd-shim-rx yet`);
+      let req: object;
+      try {
+        req = decode(full(reqType), payload);
+      } catch (err) {
+        throw invalidArgument(`${rpc}: request is not a valid ${full(reqType)}: ${(err as Error).message}`);
+      }
+      const res = await (service[method] as (r: object) => Promise<object>).call(service, req);
+      return encode(full(resType), res ?? {});
+    };
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+import type { Any } from '../proto';
+import type { Stdio } from './io/stdio';
+import type { RuncOptions } from './options';
+import type { ProcessResources } from './process';
+
+/** A process runc has made, and what the shim holds for it. */
+export interface Spawned {
+  pid: number;
+  resources: ProcessResources;
+}
+
+/**
+ * What the task service needs of the container runtime for one container. The real one drives
+ * runc (runc-runtime.ts); tests pass a fake, so the service is tested without runc.
+ */
+export interface RuncDriver {
+  create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned>;
+  start(id: string): Promise<void>;
+  exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown): Promise<Spawned>;
+  /** `exited`: the init is known to be dead, so "not running" from runc is the expected answer. */
+  kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void>;
+  delete(id: string): Promise<void>;
+  ps(id: string): Promise<number[]>;
+}
+
+export interface TaskRuntime {
+  driver(bundle: string, opts: RuncOptions): RuncDriver;
+  mountAll(mounts: Array<{ type: string; source: string; options: string[] }>, target: string): void;
+  unmountAll(target: string): void;
+  packProcessDetails(execId: string): Any;
+}

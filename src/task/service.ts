@@ -1,0 +1,310 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Observable, Subscription } from 'rxjs';
+import { alreadyExists, invalidArgument, notFound, ShimError, unimplemented } from '../errors';
+import type { Logger } from '../log';
+import { timestamp, type Any } from '../proto';
+import type { TaskEvent } from '../publisher/envelope';
+import type { Exit } from '../streams/exits$';
+import type { Shutdown } from '../streams/shutdown$';
+import { Container } from './container';
+import { ExitRouter } from './exit-router';
+import { processKey, type Lifecycle } from './lifecycle$';
+import { runcOptions, type RuncOptions } from './options';
+import { Process } from './process';
+import { statusNumber } from './state';
+import type { TaskRuntime, RuncDriver } from './runtime';
+
+/** The proto-shaped requests and responses (snake_case, as containerd's shim.proto). */
+type Req = Record<string, any>;
+
+export interface TaskServiceDeps {
+  namespace: string;
+  exits$: Observable<Exit>;
+  /** Where the service says what happened; the pipeline orders and publishes it. */
+  emit: (item: Lifecycle) => void;
+  runtime: TaskRuntime;
+  shutdown: Shutdown;
+  log: Logger;
+  version: string;
+}
+
+const TOPIC = {
+  create: '/tasks/create',
+  start: '/tasks/start',
+  exit: '/tasks/exit',
+  delete: '/tasks/delete',
+  execAdded: '/tasks/exec-added',
+  execStarted: '/tasks/exec-started',
+} as const;
+
+/** How long Delete waits for a process's output to be copied out (as Go's init.delete: 2 s). */
+const DRAIN_TIMEOUT_MS = 2000;
+
+/**
+ * containerd.task.v2.Task over runc. One instance serves every container of this shim process
+ * (one per container, or per pod / namespace when grouped).
+ */
+export class TaskService {
+  private readonly containers = new Map<string, Container>();
+  private readonly creating = new Set<string>();
+  private readonly router = new ExitRouter();
+  private readonly subscription: Subscription;
+  private readonly drivers = new Map<string, RuncDriver>();
+
+  constructor(private readonly deps: TaskServiceDeps) {
+    this.subscription = deps.exits$.subscribe((e) => this.router.exit(e));
+  }
+
+  get size(): number {
+    return this.containers.size;
+  }
+
+  dispose(): void {
+    this.subscription.unsubscribe();
+  }
+
+  async create(r: Req): Promise<Req> {
+    const id: string = r.id;
+    if (!id) throw invalidArgument('create: container id is empty');
+    if (!r.bundle || !path.isAbsolute(r.bundle)) {
+      throw invalidArgument(`create ${id}: bundle must be an absolute path, got ${JSON.stringify(r.bundle)}`);
+    }
+    if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
+    if (r.checkpoint) throw unimplemented(`create ${id} from checkpoint: restore is not implemented yet`);
+    const opts = runcOptions(r.options as Any | undefined);
+    this.creating.add(id);
+    try {
+      const driver = this.deps.runtime.driver(r.bundle, opts);
+      const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
+      const mounts: Array<{ type: string; source: string; options: string[] }> = r.rootfs ?? [];
+      let mountedRootfs: string | null = null;
+      if (mounts.length > 0) {
+        mountedRootfs = path.join(r.bundle, 'rootfs');
+        await mkdir(mountedRootfs, { recursive: true });
+        this.deps.runtime.mountAll(mounts, mountedRootfs);
+      }
+      const init = new Process('init', id, '', stdio);
+      try {
+        const { pid, resources } = await driver.create(id, r.bundle, stdio, opts);
+        init.pid = pid;
+        init.resources = resources;
+      } catch (err) {
+        if (mountedRootfs) this.deps.runtime.unmountAll(mountedRootfs);
+        throw err;
+      }
+      const container = new Container(id, r.bundle, init, mountedRootfs);
+      this.drivers.set(id, driver);
+      this.containers.set(id, container);
+      this.watch(container, init);
+      this.event(TOPIC.create, 'containerd.events.TaskCreate', id, {
+        container_id: id,
+        bundle: r.bundle,
+        rootfs: mounts,
+        io: { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, terminal: stdio.terminal },
+        checkpoint: r.checkpoint ?? '',
+        pid: init.pid,
+      });
+      this.deps.log.info({ id, pid: init.pid, bundle: r.bundle }, 'task created');
+      return { pid: init.pid };
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  async start(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, r.exec_id);
+    const driver = this.driverOf(container.id);
+    try {
+      await proc.run('start', async () => {
+        if (proc.kind === 'init') {
+          await driver.start(container.id);
+        } else {
+          const started = await driver.exec(container.id, proc.execId, container.bundle, proc.stdio, proc.spec);
+          proc.pid = started.pid;
+          proc.resources = started.resources;
+          this.watch(container, proc);
+        }
+      });
+    } catch (err) {
+      // No start will be published for this process: let an exit held for it go.
+      this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
+      throw err;
+    }
+    const key = processKey(container.id, proc.execId);
+    if (proc.kind === 'init') {
+      this.deps.emit({
+        kind: 'start',
+        key,
+        event: this.taskEvent(TOPIC.start, 'containerd.events.TaskStart', container.id, { container_id: container.id, pid: proc.pid }),
+      });
+    } else {
+      this.deps.emit({
+        kind: 'start',
+        key,
+        event: this.taskEvent(TOPIC.execStarted, 'containerd.events.TaskExecStarted', container.id, {
+          container_id: container.id,
+          exec_id: proc.execId,
+          pid: proc.pid,
+        }),
+      });
+    }
+    proc.started = true;
+    return { pid: proc.pid };
+  }
+
+  async delete(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, r.exec_id);
+    await proc.run('delete', async () => {
+      if (proc.pid && !proc.exit) this.router.unclaim(proc.pid);
+      await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
+      proc.resources?.close();
+      if (proc.kind === 'init') {
+        await this.driverOf(container.id).delete(container.id);
+        if (container.mountedRootfs) this.deps.runtime.unmountAll(container.mountedRootfs);
+      }
+    });
+    if (!proc.started) this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
+    const exit = proc.exit ?? { status: 0, at: new Date(0) };
+    if (proc.kind === 'init') {
+      for (const exec of container.execs.values()) exec.resources?.close();
+      this.containers.delete(container.id);
+      this.drivers.delete(container.id);
+      this.event(TOPIC.delete, 'containerd.events.TaskDelete', container.id, {
+        container_id: container.id,
+        pid: proc.pid,
+        exit_status: exit.status,
+        exited_at: timestamp(exit.at),
+        id: container.id,
+      });
+      this.deps.log.info({ id: container.id, status: exit.status }, 'task deleted');
+    } else {
+      container.execs.delete(proc.execId);
+    }
+    return { pid: proc.pid, exit_status: exit.status, exited_at: timestamp(exit.at) };
+  }
+
+  async state(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, r.exec_id);
+    return {
+      id: proc.id,
+      bundle: container.bundle,
+      pid: proc.pid,
+      status: statusNumber[proc.state],
+      stdin: proc.stdio.stdin,
+      stdout: proc.stdio.stdout,
+      stderr: proc.stdio.stderr,
+      terminal: proc.stdio.terminal,
+      exit_status: proc.exit?.status ?? 0,
+      exited_at: proc.exit ? timestamp(proc.exit.at) : undefined,
+      exec_id: proc.execId,
+    };
+  }
+
+  async kill(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, r.exec_id);
+    const signal: number = r.signal || 15;
+    proc.check('kill');
+    if (proc.kind === 'init') {
+      await this.driverOf(container.id).kill(container.id, signal, !!r.all, !!proc.exit);
+    } else {
+      if (proc.exit || !proc.pid) throw notFound(`process ${proc.name} already finished`);
+      try {
+        process.kill(proc.pid, signal);
+      } catch (err: any) {
+        if (err?.code === 'ESRCH') throw notFound(`process ${proc.name} already finished`);
+        throw err;
+      }
+    }
+    return {};
+  }
+
+  async wait(r: Req): Promise<Req> {
+    const { proc } = this.lookup(r.id, r.exec_id);
+    const exit = await proc.wait();
+    return { exit_status: exit.status, exited_at: timestamp(exit.at) };
+  }
+
+  async pids(r: Req): Promise<Req> {
+    const { container } = this.lookup(r.id, '');
+    const pids = await this.driverOf(container.id).ps(container.id);
+    const execByPid = new Map<number, string>();
+    for (const e of container.execs.values()) if (e.pid) execByPid.set(e.pid, e.execId);
+    return {
+      processes: pids.map((pid) => {
+        const execId = execByPid.get(pid);
+        return execId
+          ? { pid, info: this.deps.runtime.packProcessDetails(execId) }
+          : { pid };
+      }),
+    };
+  }
+
+  async connect(r: Req): Promise<Req> {
+    const container = r.id ? this.containers.get(r.id) : undefined;
+    return { shim_pid: process.pid, task_pid: container?.init.pid ?? 0, version: this.deps.version };
+  }
+
+  async shutdown(r: Req): Promise<Req> {
+    // As the Go shim: a shim with containers left keeps serving, unless told `now`.
+    if (this.containers.size > 0 && !r.now) return {};
+    this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
+    this.deps.shutdown.shutdown();
+    return {};
+  }
+
+  /** Claim the exit of a process that has a pid; on exit, record it and say so. */
+  private watch(container: Container, proc: Process): void {
+    this.router.claim(proc.pid, (e) => {
+      if (!proc.setExited(e.status, e.time)) return;
+      this.deps.log.info({ id: container.id, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
+      // Output keeps flowing until the last holder of the pipes is gone; close what is ours after.
+      this.deps.emit({
+        kind: 'exit',
+        key: processKey(container.id, proc.execId),
+        event: this.taskEvent(TOPIC.exit, 'containerd.events.TaskExit', container.id, {
+          container_id: container.id,
+          id: proc.id,
+          pid: e.pid,
+          exit_status: e.status,
+          exited_at: timestamp(e.time),
+        }),
+      });
+    });
+  }
+
+  private lookup(id: string, execId: string | undefined): { container: Container; proc: Process } {
+    if (!id) throw invalidArgument('container id is empty');
+    const container = this.containers.get(id);
+    if (!container) throw notFound(`container ${id} not found in this shim`);
+    const proc = container.process(execId ?? '');
+    if (!proc) throw notFound(`exec ${execId} not found in container ${id}`);
+    return { container, proc };
+  }
+
+  private driverOf(id: string): RuncDriver {
+    const d = this.drivers.get(id);
+    if (!d) throw notFound(`container ${id} not found in this shim`);
+    return d;
+  }
+
+  private taskEvent(topic: string, type: string, containerId: string, event: Record<string, unknown>): TaskEvent {
+    return { topic, type, containerId, event };
+  }
+
+  private event(topic: string, type: string, containerId: string, event: Record<string, unknown>): void {
+    this.deps.emit({ kind: 'event', event: this.taskEvent(topic, type, containerId, event) });
+  }
+}
+
+function settleWithin(p: Promise<void> | undefined, ms: number): Promise<void> {
+  if (!p) return Promise.resolve();
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export type { RuncOptions };
+export { ShimError };
