@@ -53,7 +53,7 @@ export class ShimError extends Error {
   constructor(
     readonly kind: ErrorKind,
     message: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = `ShimError(${kind})`;

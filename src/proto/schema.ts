@@ -6,7 +6,7 @@
  */
 import type { INamespace } from 'protobufjs';
 
-type Fields = Record<string, { type: string; id: number; rule?: 'repeated'; keyType?: string }>;
+type Fields = Record<string, { type: string; id: number; rule?: 'repeated' }>;
 const msg = (fields: Fields) => ({ fields });
 const s = (id: number) => ({ type: 'string', id });
 const u32 = (id: number) => ({ type: 'uint32', id });
@@ -82,7 +82,7 @@ export const schema: INamespace = {
                 UpdateTaskRequest: {
                   fields: {
                     id: s(1), resources: any(2),
-                    annotations: { keyType: 'string', type: 'string', id: 3 },
+                    annotations: { keyType: 'string', type: 'string', id: 3 } as Fields[string],
                   },
                 },
                 StartRequest: msg(idExec),
