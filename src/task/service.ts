@@ -153,6 +153,32 @@ export class TaskService {
     return { pid: proc.pid };
   }
 
+  async exec(r: Req): Promise<Req> {
+    const { container } = this.lookup(r.id, '');
+    const execId: string = r.exec_id;
+    if (!execId) throw invalidArgument(`exec in ${container.id}: exec id is empty`);
+    if (container.execs.has(execId)) throw alreadyExists(`exec ${execId} already exists in container ${container.id}`);
+    container.init.check('exec');
+    const spec = execSpec(r.spec as Any | undefined, `exec ${execId} in ${container.id}`);
+    const proc = new Process('exec', container.id, execId, {
+      stdin: r.stdin ?? '',
+      stdout: r.stdout ?? '',
+      stderr: r.stderr ?? '',
+      terminal: !!r.terminal,
+    });
+    proc.spec = spec;
+    container.execs.set(execId, proc);
+    this.event(TOPIC.execAdded, 'containerd.events.TaskExecAdded', container.id, { container_id: container.id, exec_id: execId });
+    return {};
+  }
+
+  async closeIO(r: Req): Promise<Req> {
+    const { proc } = this.lookup(r.id, r.exec_id);
+    proc.check('closeIO');
+    if (r.stdin) proc.resources?.closeStdin();
+    return {};
+  }
+
   async delete(r: Req): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     await proc.run('delete', async () => {
@@ -294,6 +320,20 @@ export class TaskService {
 
   private event(topic: string, type: string, containerId: string, event: Record<string, unknown>): void {
     this.deps.emit({ kind: 'event', event: this.taskEvent(topic, type, containerId, event) });
+  }
+}
+
+/** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */
+function execSpec(any: Any | undefined, what: string): Record<string, unknown> {
+  if (!any || !any.value || any.value.length === 0) throw invalidArgument(`${what}: process spec is missing`);
+  try {
+    const spec = JSON.parse(Buffer.from(any.value).toString('utf8'));
+    if (!spec || typeof spec !== 'object' || !Array.isArray(spec.args) || spec.args.length === 0) {
+      throw new Error('expected a runtime-spec Process with non-empty args');
+    }
+    return spec;
+  } catch (err) {
+    throw invalidArgument(`${what}: process spec (${any.type_url}) is not a valid OCI process: ${(err as Error).message}`);
   }
 }
 

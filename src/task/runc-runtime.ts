@@ -1,0 +1,132 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { notFound } from '../errors';
+import type { Logger } from '../log';
+import { encode, type Any } from '../proto';
+import { Runc } from '../runc/runc';
+import { mountAll, unmountAll } from '../sys/mount';
+import { openProcessIO } from './io/process-io';
+import type { Stdio } from './io/stdio';
+import type { RuncOptions } from './options';
+import type { ProcessResources } from './process';
+import type { RuncDriver, Spawned, TaskRuntime } from './runtime';
+
+/** Where runc keeps state when no root is configured (containerd pkg/process RuncRoot). */
+export const RUNC_ROOT = '/run/containerd/runc';
+
+/** The task runtime over the runc binary: one driver per container, configured by its options. */
+export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRuntime {
+  return {
+    driver: (bundle, opts) => new RuncContainerDriver(bundle, opts, deps.namespace, deps.log),
+    mountAll: (mounts, target) => mountAll(mounts, target),
+    unmountAll: (target) => unmountAll(target),
+    packProcessDetails: (execId): Any => ({
+      type_url: 'containerd.runc.v1.ProcessDetails',
+      value: encode('containerd.runc.v1.ProcessDetails', { exec_id: execId }),
+    }),
+  };
+}
+
+class RuncContainerDriver implements RuncDriver {
+  private readonly runc: Runc;
+
+  constructor(
+    private readonly bundle: string,
+    private readonly opts: RuncOptions,
+    namespace: string,
+    private readonly log: Logger,
+  ) {
+    this.runc = new Runc({
+      binary: opts.binary_name || 'runc',
+      root: path.join(opts.root || RUNC_ROOT, namespace),
+      log: path.join(bundle, 'log.json'),
+      logFormat: 'json',
+      systemdCgroup: opts.systemd_cgroup,
+    });
+  }
+
+  async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned> {
+    // The `delete` action runs in a fresh process and finds runc's binary and root here.
+    await writeFile(path.join(bundle, 'options.json'), JSON.stringify({ binary_name: opts.binary_name, root: opts.root }));
+    const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid });
+    const pidFile = path.join(bundle, 'init.pid');
+    try {
+      await this.runc.create(id, bundle, {
+        pidFile,
+        noPivot: opts.no_pivot_root,
+        noNewKeyring: opts.no_new_keyring,
+        stdio: io.runcStdio,
+        onSpawn: () => io.afterSpawn(),
+      });
+    } catch (err) {
+      io.close();
+      await this.runc.delete(id, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    io.afterSpawn();
+    const pid = await readPid(pidFile);
+    return { pid, resources: resourcesOf(io) };
+  }
+
+  start(id: string): Promise<void> {
+    return this.runc.start(id);
+  }
+
+  async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown): Promise<Spawned> {
+    const dir = path.join(bundle, 'execs');
+    await mkdir(dir, { recursive: true });
+    const specFile = path.join(dir, `${sanitize(execId)}.json`);
+    await writeFile(specFile, JSON.stringify(spec));
+    const pidFile = path.join(dir, `${sanitize(execId)}.pid`);
+    const io = await openProcessIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid });
+    try {
+      await this.runc.exec(id, specFile, { pidFile, detach: true, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() });
+    } catch (err) {
+      io.close();
+      throw err;
+    }
+    io.afterSpawn();
+    const pid = await readPid(pidFile);
+    return { pid, resources: resourcesOf(io) };
+  }
+
+  async kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void> {
+    try {
+      await this.runc.kill(id, signal, { all });
+    } catch (err) {
+      if (exited) {
+        // As containerd's checkKillError: the process is gone already.
+        throw notFound(`process ${id} already finished`);
+      }
+      throw err;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await this.runc.delete(id, { force: true });
+    } catch (err) {
+      this.log.warn({ id, err: String(err) }, 'runc delete failed');
+      throw err;
+    }
+  }
+
+  ps(id: string): Promise<number[]> {
+    return this.runc.ps(id);
+  }
+}
+
+function resourcesOf(io: Awaited<ReturnType<typeof openProcessIO>>): ProcessResources {
+  return { drained: () => io.wait(), closeStdin: () => io.closeStdin(), close: () => io.close() };
+}
+
+async function readPid(file: string): Promise<number> {
+  const pid = parseInt((await readFile(file, 'utf8')).trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid in ${file}`);
+  return pid;
+}
+
+/** Exec ids come from clients; keep them from naming paths outside the bundle. */
+function sanitize(execId: string): string {
+  return execId.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
