@@ -31,7 +31,7 @@ class RuncContainerDriver implements RuncDriver {
   private readonly runc: Runc;
 
   constructor(
-    private readonly bundle: string,
+    bundle: string,
     private readonly opts: RuncOptions,
     namespace: string,
     private readonly log: Logger,

@@ -1,0 +1,26 @@
+import { ShimError, type ErrorKind } from '../errors';
+
+/** A runc command that failed: its own words (from its JSON log or stderr), exit status, stderr. */
+export class RuncError extends ShimError {
+  constructor(
+    kind: ErrorKind,
+    readonly command: string,
+    readonly exitStatus: number | null,
+    readonly stderr: string,
+    readonly runcMessage: string,
+  ) {
+    const status = exitStatus === null ? 'did not run' : `exit status ${exitStatus}`;
+    super(kind, `runc ${command} failed: ${runcMessage || stderr.trim() || 'no message'}: ${status}`);
+    this.name = 'RuncError';
+  }
+}
+
+/** containerd's errdefs reading of runc's words. */
+export function kindOf(message: string): ErrorKind {
+  if (/does not exist|not found|no such container/i.test(message)) return 'NotFound';
+  if (/already exists|already in use/i.test(message)) return 'AlreadyExists';
+  if (/not running|container is stopped|process already finished|not paused|is paused|cannot be paused|not started/i.test(message)) {
+    return 'FailedPrecondition';
+  }
+  return 'Internal';
+}

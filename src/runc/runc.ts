@@ -1,0 +1,176 @@
+import { readFile, stat } from 'node:fs/promises';
+import { RuncError, kindOf } from './errors';
+import { defaultSpawner, type Spawner } from './spawner';
+
+export interface RuncConfig {
+  binary?: string;
+  root?: string;
+  /** runc's --log file; read after a failure for runc's own words (containerd getLastRuntimeError). */
+  log?: string;
+  logFormat?: 'json' | 'text';
+  systemdCgroup?: boolean;
+  spawner?: Spawner;
+}
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: string;
+  bundle: string;
+}
+
+type Stdio3 = [number | null, number | null, number | null];
+
+export interface CreateOpts {
+  pidFile: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  stdio?: Stdio3;
+  /** Called once runc is spawned (it holds the stdio fds by then). */
+  onSpawn?: () => void;
+}
+
+export interface ExecOpts {
+  pidFile: string;
+  consoleSocket?: string;
+  detach?: boolean;
+  stdio?: Stdio3;
+  onSpawn?: () => void;
+}
+
+/** The runc command line, as go-runc drives it: global flags, then the command. */
+export class Runc {
+  readonly binary: string;
+  private readonly spawner: Spawner;
+
+  constructor(private readonly cfg: RuncConfig = {}) {
+    this.binary = cfg.binary || 'runc';
+    this.spawner = cfg.spawner ?? defaultSpawner;
+  }
+
+  globalArgs(): string[] {
+    const out: string[] = [];
+    if (this.cfg.root) out.push('--root', this.cfg.root);
+    if (this.cfg.log) out.push('--log', this.cfg.log);
+    if (this.cfg.logFormat) out.push('--log-format', this.cfg.logFormat);
+    if (this.cfg.systemdCgroup) out.push('--systemd-cgroup');
+    return out;
+  }
+
+  async create(id: string, bundle: string, o: CreateOpts): Promise<void> {
+    const args = ['create', '--bundle', bundle, '--pid-file', o.pidFile];
+    if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
+    if (o.noPivot) args.push('--no-pivot');
+    if (o.noNewKeyring) args.push('--no-new-keyring');
+    await this.run(args.concat(id), { stdio: o.stdio, onSpawn: o.onSpawn });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  async exec(id: string, processSpecFile: string, o: ExecOpts): Promise<void> {
+    const args = ['exec', '--process', processSpecFile];
+    if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
+    if (o.detach) args.push('--detach');
+    args.push('--pid-file', o.pidFile);
+    await this.run(args.concat(id), { stdio: o.stdio, onSpawn: o.onSpawn });
+  }
+
+  async kill(id: string, signal: number, o: { all?: boolean } = {}): Promise<void> {
+    await this.run(['kill', ...(o.all ? ['--all'] : []), id, String(signal)]);
+  }
+
+  async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
+    await this.run(['delete', ...(o.force ? ['--force'] : []), id]);
+  }
+
+  async state(id: string): Promise<RuncState> {
+    return JSON.parse((await this.run(['state', id])).toString('utf8'));
+  }
+
+  async ps(id: string): Promise<number[]> {
+    const out = (await this.run(['ps', '--format', 'json', id])).toString('utf8').trim();
+    const pids = out ? JSON.parse(out) : [];
+    return Array.isArray(pids) ? pids.map(Number) : [];
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  /** runc update --resources - with the OCI LinuxResources as JSON on stdin. */
+  async update(id: string, resources: object): Promise<void> {
+    await this.run(['update', '--resources', '-', id], { input: Buffer.from(JSON.stringify(resources)) });
+  }
+
+  /** Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words. */
+  private run(args: string[], o: { stdio?: Stdio3; onSpawn?: () => void; input?: Buffer } = {}): Promise<Buffer> {
+    const command = args[0];
+    const logStart = this.logSize();
+    return new Promise<Buffer>((resolve, reject) => {
+      const stdio = o.stdio
+        ? [o.stdio[0] ?? 'ignore', o.stdio[1] ?? 'ignore', o.stdio[2] ?? 'ignore']
+        : [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+      let child;
+      try {
+        child = this.spawner(this.binary, [...this.globalArgs(), ...args], { stdio: stdio as any });
+      } catch (err) {
+        return reject(new RuncError('Internal', command, null, '', String((err as Error).message)));
+      }
+      // When runc holds the container's stdio, its own complaints go to its --log file only.
+      const outStream = o.stdio ? null : child.stdout;
+      const errStream = o.stdio ? null : child.stderr;
+      const out: Buffer[] = [];
+      let err = '';
+      outStream?.on('data', (d: Buffer) => out.push(d));
+      errStream?.on('data', (d: Buffer) => (err += d));
+      if (o.input && child.stdin) child.stdin.end(o.input);
+      child.once('spawn', () => o.onSpawn?.());
+      child.once('error', (e) => reject(new RuncError('Internal', command, null, err, `cannot run ${this.binary}: ${e.message}`)));
+      child.once('close', async (code, signal) => {
+        if (code === 0) return resolve(Buffer.concat(out));
+        const words = (await this.lastLogError(await logStart)) || err.trim();
+        const status = code ?? (signal ? 128 : null);
+        reject(new RuncError(kindOf(words), command, status, err, words));
+      });
+    });
+  }
+
+  private async logSize(): Promise<number> {
+    if (!this.cfg.log) return 0;
+    try {
+      return (await stat(this.cfg.log)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The last error-level message runc logged since `from` (JSON lines: level, msg). */
+  private async lastLogError(from: number): Promise<string> {
+    if (!this.cfg.log) return '';
+    let text: string;
+    try {
+      text = (await readFile(this.cfg.log)).subarray(from).toString('utf8');
+    } catch {
+      return '';
+    }
+    let msg = '';
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const entry = JSON.parse(line);
+        if (entry.level === 'error' && entry.msg) msg = String(entry.msg).trim();
+      } catch {
+        if (this.cfg.logFormat !== 'json') msg = line.trim();
+      }
+    }
+    return msg;
+  }
+}
+

@@ -1,0 +1,137 @@
+import { closeSync, constants, createWriteStream, fchownSync, openSync } from 'node:fs';
+import net from 'node:net';
+import { unimplemented } from '../../errors';
+import { pipe } from '../../sys/pipe';
+import { parseStdioUri, type Stdio } from './stdio';
+
+/** The stdio of one process: the fds runc hands to it, and the copiers between them and containerd. */
+export interface ProcessIO {
+  /** fds for runc's (and so the container's) 0, 1, 2; null = /dev/null. */
+  readonly runcStdio: [number | null, number | null, number | null];
+  /** Close our copies of the container's pipe ends, once runc has them. Idempotent. */
+  afterSpawn(): void;
+  /** CloseIO: let stdin reach EOF once containerd's writer is done too. */
+  closeStdin(): void;
+  /** Resolves when stdout and stderr have been copied out to the end. */
+  wait(): Promise<void>;
+  /** Tear everything down; idempotent; never throws. */
+  close(): void;
+}
+
+const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_APPEND, O_CREAT, O_CLOEXEC } = constants as typeof constants & { O_CLOEXEC: number };
+
+function closeQuietly(fd: number | null): void {
+  if (fd === null) return;
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+/**
+ * Open the process's stdio as the Go shim does (pkg/process/io.go copyPipes), on real pipes,
+ * without blocking a thread: every FIFO is opened O_NONBLOCK and driven by a libuv pipe handle.
+ * - stdout/stderr FIFO: we open a reader of our own first, so our non-blocking writer opens even
+ *   before containerd's reader, and a reader that comes and goes never gets us EPIPE.
+ * - stdin FIFO: we open a writer of our own after the reader, so EOF reaches the container only
+ *   when containerd's writer is done AND CloseIO closed ours — nothing buffered is cut off.
+ */
+export async function openProcessIO(stdio: Stdio, opts: { uid?: number; gid?: number } = {}): Promise<ProcessIO> {
+  if (stdio.terminal) throw unimplemented('terminal stdio (runc --console-socket) is not implemented yet');
+  const toClose: number[] = []; // container ends, closed after spawn
+  const handles: Array<{ destroy(): void }> = [];
+  const keep: number[] = []; // our extra fifo fds, closed at the end
+  const copies: Promise<void>[] = [];
+  let stdinKeeper: number | null = null;
+  const runcStdio: [number | null, number | null, number | null] = [null, null, null];
+  const chown = (fd: number) => {
+    if (opts.uid || opts.gid) fchownSync(fd, opts.uid ?? 0, opts.gid ?? 0);
+  };
+
+  try {
+    // stdin
+    const stdinTarget = parseStdioUri(stdio.stdin);
+    if (stdinTarget.kind === 'fifo') {
+      const [r, w] = pipe();
+      chown(r);
+      runcStdio[0] = r;
+      toClose.push(r);
+      const fifoIn = openSync(stdinTarget.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      stdinKeeper = openSync(stdinTarget.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      const from = new net.Socket({ fd: fifoIn, readable: true, writable: false });
+      const to = new net.Socket({ fd: w, readable: false, writable: true });
+      handles.push(from, to);
+      from.on('error', () => to.end());
+      to.on('error', () => from.destroy());
+      from.pipe(to);
+    } else if (stdinTarget.kind !== 'none') {
+      throw unimplemented(`stdin ${JSON.stringify(stdio.stdin)}: only a FIFO can be stdin`);
+    }
+
+    // stdout, stderr
+    for (const [n, value] of [[1, stdio.stdout], [2, stdio.stderr]] as const) {
+      const target = parseStdioUri(value);
+      if (target.kind === 'none') continue;
+      if (target.kind === 'binary') throw unimplemented(`stdio ${JSON.stringify(value)}: binary:// logging is not implemented yet`);
+      const [r, w] = pipe();
+      chown(w);
+      runcStdio[n] = w;
+      toClose.push(w);
+      const from = new net.Socket({ fd: r, readable: true, writable: false });
+      handles.push(from);
+      let to: NodeJS.WritableStream & { destroy(): void };
+      if (target.kind === 'fifo') {
+        keep.push(openSync(target.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        const fd = openSync(target.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        to = new net.Socket({ fd, readable: false, writable: true });
+      } else {
+        to = createWriteStream('', { fd: openSync(target.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) });
+      }
+      handles.push(to);
+      copies.push(
+        new Promise<void>((resolve) => {
+          to.on('close', () => resolve());
+          to.on('error', () => {
+            from.destroy();
+            resolve();
+          });
+          from.on('error', () => to.end());
+          from.pipe(to);
+        }),
+      );
+    }
+  } catch (err) {
+    toClose.forEach(closeQuietly);
+    keep.forEach(closeQuietly);
+    closeQuietly(stdinKeeper);
+    handles.forEach((h) => h.destroy());
+    throw err;
+  }
+
+  let spawned = false;
+  let closed = false;
+  const drained = Promise.all(copies).then(() => undefined);
+  const io: ProcessIO = {
+    runcStdio,
+    afterSpawn() {
+      if (spawned) return;
+      spawned = true;
+      toClose.forEach(closeQuietly);
+    },
+    closeStdin() {
+      closeQuietly(stdinKeeper);
+      stdinKeeper = null;
+    },
+    wait: () => drained,
+    close() {
+      if (closed) return;
+      closed = true;
+      io.afterSpawn();
+      io.closeStdin();
+      handles.forEach((h) => h.destroy());
+      keep.forEach(closeQuietly);
+    },
+  };
+  return io;
+}

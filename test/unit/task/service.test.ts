@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Subject } from 'rxjs';
+import { ShimError } from '../../../src/errors';
+import { silentLogger } from '../../../src/log';
+import type { TaskEvent } from '../../../src/publisher/envelope';
+import type { Exit } from '../../../src/streams/exits$';
+import { createShutdown } from '../../../src/streams/shutdown$';
+import { exitAfterStart$, type Lifecycle } from '../../../src/task/lifecycle$';
+import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
+import { TaskService } from '../../../src/task/service';
+
+/** A runtime that makes no container: pids are handed out, exits are pushed by the test. */
+function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
+  const calls: string[] = [];
+  let nextPid = 1000;
+  const resources = () => ({ drained: async () => {}, closeStdin: () => {}, close: () => calls.push('io.close') });
+  const driver: RuncDriver = {
+    create: async (id) => (calls.push(`create ${id}`), { pid: ++nextPid, resources: resources() }),
+    start: async (id) => {
+      calls.push(`start ${id}`);
+      hooks.onStart?.(id);
+    },
+    exec: async (id, execId) => (calls.push(`exec ${id} ${execId}`), { pid: ++nextPid, resources: resources() }),
+    kill: async (id, sig) => void calls.push(`kill ${id} ${sig}`),
+    delete: async (id) => void calls.push(`delete ${id}`),
+    ps: async () => [1001],
+  };
+  const runtime: TaskRuntime = {
+    driver: () => driver,
+    mountAll: (_m, target) => void calls.push(`mount ${target}`),
+    unmountAll: (target) => void calls.push(`unmount ${target}`),
+    packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
+  };
+  return { runtime, calls };
+}
+
+function setup(hooks?: { onStart?: (id: string) => void }) {
+  const exits$ = new Subject<Exit>();
+  const lifecycle$ = new Subject<Lifecycle>();
+  const published: TaskEvent[] = [];
+  exitAfterStart$(lifecycle$).subscribe((e) => published.push(e));
+  const shutdown = createShutdown();
+  const { runtime, calls } = fakeRuntime(hooks);
+  const service = new TaskService({
+    namespace: 'test',
+    exits$,
+    emit: (i) => lifecycle$.next(i),
+    runtime,
+    shutdown,
+    log: silentLogger(),
+    version: '0',
+  });
+  const topics = () => published.map((e) => e.topic);
+  return { service, exits$, published, topics, calls, shutdown };
+}
+
+const createReq = (id = 'c1', rootfs: object[] = []) => ({ id, bundle: `/tmp/bundle-${id}`, rootfs, stdin: '', stdout: '', stderr: '', terminal: false });
+const kindOf = (kind: string) => (err: unknown) => err instanceof ShimError && err.kind === kind;
+
+test('create, start, exit, delete publish create, start, exit, delete in that order with the exit status', async () => {
+  const { service, exits$, published, topics } = setup();
+  const { pid } = await service.create(createReq());
+  await service.start({ id: 'c1', exec_id: '' });
+  const waited = service.wait({ id: 'c1', exec_id: '' });
+  exits$.next({ pid, status: 3, time: new Date(5000) });
+  assert.equal((await waited).exit_status, 3);
+  const del = await service.delete({ id: 'c1', exec_id: '' });
+  assert.equal(del.exit_status, 3);
+  assert.deepEqual(topics(), ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
+  assert.equal(published[2].event.exit_status, 3);
+  assert.equal(published[2].event.id, 'c1', 'TaskExit.id of an init is the container id');
+});
+
+test('an init that exits before Start returns still has TaskExit published after TaskStart', async () => {
+  let exits$!: Subject<Exit>;
+  let pid = 0;
+  const ctx = setup({ onStart: () => exits$.next({ pid, status: 0, time: new Date() }) });
+  exits$ = ctx.exits$;
+  pid = (await ctx.service.create(createReq())).pid;
+  await ctx.service.start({ id: 'c1' });
+  assert.deepEqual(ctx.topics(), ['/tasks/create', '/tasks/start', '/tasks/exit']);
+  const state = await ctx.service.state({ id: 'c1' });
+  assert.equal(state.status, 3, 'STOPPED, not RUNNING, after an exit during start');
+});
+
+test('an exit reaped before the pid is known is kept and matched when the pid is claimed', async () => {
+  const ctx = setup();
+  ctx.exits$.next({ pid: 1001, status: 7, time: new Date() }); // the next pid the fake hands out
+  await ctx.service.create(createReq());
+  const w = await ctx.service.wait({ id: 'c1' });
+  assert.equal(w.exit_status, 7);
+});
+
+test('errors as containerd expects them: unknown id NotFound, duplicate AlreadyExists, Delete of a running task FailedPrecondition', async () => {
+  const { service } = setup();
+  await assert.rejects(service.state({ id: 'nope' }), kindOf('NotFound'));
+  await service.create(createReq());
+  await assert.rejects(service.create(createReq()), kindOf('AlreadyExists'));
+  await service.start({ id: 'c1' });
+  await assert.rejects(service.start({ id: 'c1' }), (e: unknown) => kindOf('FailedPrecondition')(e) && /cannot start init process c1: it is running/.test((e as Error).message));
+  await assert.rejects(service.delete({ id: 'c1' }), (e: unknown) => kindOf('FailedPrecondition')(e) && /cannot delete init process c1: it is running/.test((e as Error).message));
+  await assert.rejects(service.state({ id: 'c1', exec_id: 'x' }), kindOf('NotFound'));
+  await assert.rejects(service.create({ ...createReq('c2'), bundle: 'relative' }), kindOf('InvalidArgument'));
+});
+
+test('rootfs mounts are mounted at bundle/rootfs on create and unmounted on delete', async () => {
+  const { service, exits$, calls } = setup();
+  const { pid } = await service.create(createReq('c1', [{ type: 'bind', source: '/x', options: ['rbind'] }]));
+  // mkdir of /tmp/bundle-c1/rootfs happens for real; the mount is the fake's.
+  assert.ok(calls.includes('mount /tmp/bundle-c1/rootfs'));
+  await service.start({ id: 'c1' });
+  exits$.next({ pid, status: 0, time: new Date() });
+  await service.wait({ id: 'c1' });
+  await service.delete({ id: 'c1' });
+  assert.ok(calls.includes('unmount /tmp/bundle-c1/rootfs'));
+  assert.ok(calls.indexOf('delete c1') < calls.indexOf('unmount /tmp/bundle-c1/rootfs'), 'runc delete before unmount');
+});
+
+test('Shutdown keeps serving while containers remain, and shuts down once the last is deleted', async () => {
+  const { service, exits$, shutdown } = setup();
+  const { pid } = await service.create(createReq());
+  await service.shutdown({ id: 'c1', now: false });
+  assert.equal(shutdown.requested, false);
+  await service.start({ id: 'c1' });
+  exits$.next({ pid, status: 0, time: new Date() });
+  await service.wait({ id: 'c1' });
+  await service.delete({ id: 'c1' });
+  await service.shutdown({ id: 'c1', now: false });
+  assert.equal(shutdown.requested, true);
+  await shutdown.done();
+});
+
+test('Kill of an init goes to runc with the signal; Kill of an unknown container is NotFound', async () => {
+  const { service, calls } = setup();
+  await service.create(createReq());
+  await service.kill({ id: 'c1', signal: 9 });
+  assert.ok(calls.includes('kill c1 9'));
+  await assert.rejects(service.kill({ id: 'zz', signal: 9 }), kindOf('NotFound'));
+});
