@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { filter, firstValueFrom, Subject, take, toArray, type Observable } from 'rxjs';
+import { createExits$, type Exit } from '../../../src/streams/exits$';
+import { createSignals$ } from '../../../src/streams/signals$';
+import { trackNodeChildren } from '../../../src/sys/children';
+import { setChildSubreaper } from '../../../src/sys/subreaper';
+import { exitStatus } from '../../../src/sys/wait';
+
+// This test file's process becomes the subreaper, as the serving process does.
+trackNodeChildren();
+setChildSubreaper();
+const sigchld$ = createSignals$(process, ['SIGCHLD']);
+const exits$: Observable<Exit> = createExits$(sigchld$, { sweepIntervalMs: 200 });
+
+/** Start `sh -c 'script & echo $!'`: the background child is orphaned to us when sh exits. */
+function orphan(script: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('/bin/sh', ['-c', `(${script}) >/dev/null 2>&1 & echo $!`], (err, out) => (err ? reject(err) : resolve(Number(out.trim()))));
+  });
+}
+
+test('exit statuses as containerd reports them: code, or 128+signal', () => {
+  assert.equal(exitStatus(3 << 8), 3);
+  assert.equal(exitStatus(9), 137);
+  assert.equal(exitStatus(15), 143);
+});
+
+test('an orphaned grandchild re-parents to us (subreaper) and exits$ reports its status 3', async () => {
+  const seen = new Subject<Exit>();
+  const sub = exits$.subscribe(seen);
+  const pid = await orphan('sleep 0.3; exit 3');
+  const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  assert.equal(ppid, process.pid, 'the orphan is ours');
+  const exit = await firstValueFrom(seen.pipe(filter((e) => e.pid === pid)));
+  sub.unsubscribe();
+  assert.equal(exit.status, 3);
+});
+
+test('an orphan killed by SIGKILL is reported as 137', async () => {
+  const seen = new Subject<Exit>();
+  const sub = exits$.subscribe(seen);
+  const pid = await orphan('sleep 30');
+  const got = firstValueFrom(seen.pipe(filter((e) => e.pid === pid)));
+  process.kill(pid, 'SIGKILL');
+  assert.equal((await got).status, 137);
+  sub.unsubscribe();
+});
+
+test('exits$ never steals a child_process child: 50 spawns all fire exit with their code while orphans die', async () => {
+  const reported: number[] = [];
+  const sub = exits$.subscribe((e) => reported.push(e.pid));
+  const orphans = await Promise.all(Array.from({ length: 10 }, () => orphan('sleep 0.1')));
+  const kids = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      new Promise<{ pid: number; code: number | null }>((resolve) => {
+        const c = spawn('/bin/sh', ['-c', `exit ${i % 4}`]);
+        c.once('exit', (code) => resolve({ pid: c.pid!, code }));
+      }),
+    ),
+  );
+  kids.forEach((k, i) => assert.equal(k.code, i % 4, `child ${i} got its own exit code`));
+  for (let i = 0; i < 30 && !orphans.every((p) => reported.includes(p)); i++) await new Promise((r) => setTimeout(r, 100));
+  sub.unsubscribe();
+  for (const k of kids) assert.ok(!reported.includes(k.pid), `libuv child ${k.pid} was not reaped by exits$`);
+  for (const p of orphans) assert.ok(reported.includes(p), `orphan ${p} was reported`);
+});
+
+test('exits$ is hot and multicast: two subscribers see the same exit from one reap', async () => {
+  const a = firstValueFrom(exits$.pipe(take(1), toArray()));
+  const b = firstValueFrom(exits$.pipe(take(1), toArray()));
+  const pid = await orphan('exit 5');
+  const [ea, eb] = await Promise.all([a, b]);
+  assert.equal(ea[0].pid, pid);
+  assert.deepEqual(ea, eb);
+});
+
+test('exits$ sweeps on its timer even when SIGCHLD is not delivered to it', async () => {
+  const quiet = createExits$(new Subject<void>(), { sweepIntervalMs: 50 });
+  const got = firstValueFrom(quiet);
+  const pid = await orphan('exit 0');
+  assert.equal((await got).pid, pid);
+});
