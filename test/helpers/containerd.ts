@@ -23,7 +23,7 @@ export interface Containerd {
  * A private containerd on its own root, state and sockets in a temp dir — never the machine's
  * default one. CRI is off unless asked for.
  */
-export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string } = {}): Promise<Containerd> {
+export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Containerd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
   const address = path.join(dir, 'containerd.sock');
   const ttrpcAddress = `${address}.ttrpc`;
@@ -49,7 +49,7 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const launch = async () => {
     const { openSync } = await import('node:fs');
     const fd = openSync(logFile, 'a');
-    proc = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', fd, fd], detached: false });
+    proc = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', fd, fd], detached: false, env: { ...process.env, ...opts.env } });
     for (let i = 0; i < 200; i++) {
       const r = await run('ctr', ['-a', address, 'version'], { timeoutMs: 5000 }).catch(() => null);
       if (r && r.code === 0) return;
