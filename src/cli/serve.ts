@@ -12,7 +12,7 @@ import { createSignals$ } from '../streams/signals$';
 import { Taps } from '../streams/tap';
 import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
-import { exitAfterStart$, type Lifecycle } from '../task/lifecycle$';
+import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
 import { TASK_SERVICE, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
 import { TaskService } from '../task/service';
@@ -69,9 +69,9 @@ export async function serve(flags: Flags): Promise<void> {
           log: log.child({ plugin: 'task' }),
           version: VERSION,
         });
-        // The ordering rule (exit after start) sits between the service and the publisher.
+        // The ordering rules sit between the service and the publisher.
         exitAfterStart$(lifecycle$.pipe(taps.tap('lifecycle')))
-          .pipe(taps.tap('events'))
+          .pipe(initExitAfterExecExits, taps.tap('events'))
           .subscribe((ev) => publisher.publish(ev));
         return service;
       },

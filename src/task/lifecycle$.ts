@@ -73,3 +73,55 @@ export const exitAfterStart$ = (lifecycle$: Observable<Lifecycle>): Observable<T
     ),
     concatMap((st) => from(st.out)),
   );
+
+interface Running {
+  /** container id -> exec ids started and not yet exited. */
+  execs: Map<string, Set<string>>;
+  /** container id -> its init's TaskExit, held while execs are still running. */
+  held: Map<string, TaskEvent>;
+  out: TaskEvent[];
+}
+
+/**
+ * initExitAfterExecExits: when a container's init exits, the TaskExit of every exec still
+ * running in it (the kernel, or our kill --all, ends them) is published before the init's own
+ * TaskExit; the container's TaskDelete releases a held init exit first, whatever happens.
+ * Applies to the already start-ordered events; completes when they complete; cold.
+ */
+export const initExitAfterExecExits = (events$: Observable<TaskEvent>): Observable<TaskEvent> =>
+  events$.pipe(
+    scan(
+      (st: Running, ev: TaskEvent): Running => {
+        const out: TaskEvent[] = [];
+        const cid = ev.containerId;
+        const execs = st.execs.get(cid);
+        const flushInit = () => {
+          const held = st.held.get(cid);
+          if (held) {
+            st.held.delete(cid);
+            out.push(held);
+          }
+        };
+        if (ev.topic === '/tasks/exec-started') {
+          st.execs.set(cid, (execs ?? new Set()).add(String(ev.event.exec_id)));
+          out.push(ev);
+        } else if (ev.topic === '/tasks/exit' && ev.event.id !== cid) {
+          execs?.delete(String(ev.event.id));
+          out.push(ev);
+          if (!execs?.size) flushInit();
+        } else if (ev.topic === '/tasks/exit') {
+          if (execs?.size) st.held.set(cid, ev);
+          else out.push(ev);
+        } else if (ev.topic === '/tasks/delete') {
+          flushInit();
+          st.execs.delete(cid);
+          out.push(ev);
+        } else {
+          out.push(ev);
+        }
+        return { ...st, out };
+      },
+      { execs: new Map<string, Set<string>>(), held: new Map<string, TaskEvent>(), out: [] },
+    ),
+    concatMap((st) => from(st.out)),
+  );

@@ -24,6 +24,8 @@ export class Process {
   pid = 0;
   exit?: ExitStatus;
   resources?: ProcessResources;
+  /** CloseIO(stdin) was asked for. */
+  stdinClosed = false;
   /** Its start was published (TaskStart / TaskExecStarted). */
   started = false;
   /** An exec's OCI process spec (JSON), from ExecProcessRequest.spec. */

@@ -123,6 +123,7 @@ export class TaskService {
           const started = await driver.exec(container.id, proc.execId, container.bundle, proc.stdio, proc.spec);
           proc.pid = started.pid;
           proc.resources = started.resources;
+          if (proc.stdinClosed) started.resources.closeStdin();
           this.watch(container, proc);
         }
       });
@@ -175,7 +176,12 @@ export class TaskService {
   async closeIO(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     proc.check('closeIO');
-    if (r.stdin) proc.resources?.closeStdin();
+    if (r.stdin) {
+      // ctr sends CloseIO as soon as its stdin ends, which can be before an exec is started:
+      // remember it, so the stdin opened at start is closed at once.
+      proc.stdinClosed = true;
+      proc.resources?.closeStdin();
+    }
     return {};
   }
 

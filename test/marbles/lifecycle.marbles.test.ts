@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
-import { exitAfterStart$, type Lifecycle } from '../../src/task/lifecycle$';
+import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../../src/task/lifecycle$';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 
@@ -75,5 +75,40 @@ test('events of one container keep their order while another container waits for
     // c2 exits early and waits for its start; c1's events flow past in their own order.
     const input = cold('a-y-c-s-x-b-----|', items);
     expectObservable(topics(exitAfterStart$(input))).toBe('A---C-S-X-(BY)--|', t);
+  });
+});
+
+const tev = (topic: string, event: Record<string, unknown>) => ({ topic, type: 'x', containerId: 'c1', event });
+const byLetter = {
+  s: tev('/tasks/start', {}),
+  e: tev('/tasks/exec-started', { exec_id: 'e1' }),
+  f: tev('/tasks/exec-started', { exec_id: 'e2' }),
+  i: tev('/tasks/exit', { id: 'c1' }),
+  x: tev('/tasks/exit', { id: 'e1' }),
+  y: tev('/tasks/exit', { id: 'e2' }),
+  d: tev('/tasks/delete', {}),
+};
+const name = (o: ReturnType<typeof initExitAfterExecExits>) =>
+  o.pipe(map((e) => (e.topic === '/tasks/exit' ? `exit:${e.event.id}` : e.topic.replace('/tasks/', ''))));
+const n = { S: 'start', E: 'exec-started', F: 'exec-started', I: 'exit:c1', X: 'exit:e1', Y: 'exit:e2', D: 'delete' };
+
+test('init exit after exec exits: every exec\'s TaskExit is published before the init\'s, then TaskDelete', () => {
+  scheduler().run(({ cold, expectObservable }) => {
+    const input = cold('s-e-f-i-x-y-----d|', byLetter);
+    expectObservable(name(initExitAfterExecExits(input))).toBe('S-E-F---X-(YI)--D|', n);
+  });
+});
+
+test('init exit after exec exits: with no exec running, the init exit passes at once', () => {
+  scheduler().run(({ cold, expectObservable }) => {
+    const input = cold('s-e-x-i-d|', byLetter);
+    expectObservable(name(initExitAfterExecExits(input))).toBe('S-E-X-I-D|', n);
+  });
+});
+
+test('init exit after exec exits: TaskDelete releases a held init exit even if an exec never reported', () => {
+  scheduler().run(({ cold, expectObservable }) => {
+    const input = cold('s-e-i-d-----|', byLetter);
+    expectObservable(name(initExitAfterExecExits(input))).toBe('S-E---(ID)--|', n);
   });
 });

@@ -15,7 +15,10 @@ setChildSubreaper();
 const sigchld$ = createSignals$(process, ['SIGCHLD']);
 const exits$: Observable<Exit> = createExits$(sigchld$, { sweepIntervalMs: 200 });
 
-/** Start `sh -c 'script & echo $!'`: the background child is orphaned to us when sh exits. */
+/**
+ * Start `sh -c 'script & echo $!'`: the background child is orphaned to us when sh exits. The
+ * script must outlive sh (a short sleep first), or sh may reap it itself.
+ */
 function orphan(script: string): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', `(${script}) >/dev/null 2>&1 & echo $!`], (err, out) => (err ? reject(err) : resolve(Number(out.trim()))));
@@ -69,17 +72,20 @@ test('exits$ never steals a child_process child: 50 spawns all fire exit with th
 });
 
 test('exits$ is hot and multicast: two subscribers see the same exit from one reap', async () => {
-  const a = firstValueFrom(exits$.pipe(take(1), toArray()));
-  const b = firstValueFrom(exits$.pipe(take(1), toArray()));
-  const pid = await orphan('exit 5');
+  let lastPid = -1;
+  const pick = () => firstValueFrom(exits$.pipe(filter((e) => e.pid === lastPid), take(1), toArray()));
+  const a = pick();
+  const b = pick();
+  lastPid = await orphan('sleep 0.2; exit 5');
   const [ea, eb] = await Promise.all([a, b]);
-  assert.equal(ea[0].pid, pid);
+  assert.equal(ea[0].status, 5);
   assert.deepEqual(ea, eb);
 });
 
 test('exits$ sweeps on its timer even when SIGCHLD is not delivered to it', async () => {
   const quiet = createExits$(new Subject<void>(), { sweepIntervalMs: 50 });
-  const got = firstValueFrom(quiet);
-  const pid = await orphan('exit 0');
-  assert.equal((await got).pid, pid);
+  let pid = -1;
+  const got = firstValueFrom(quiet.pipe(filter((e) => e.pid === pid)));
+  pid = await orphan('sleep 0.2; exit 6');
+  assert.equal((await got).status, 6);
 });
