@@ -62,7 +62,10 @@ export class Process {
   run<T>(op: Operation, work: () => Promise<T>): Promise<T> {
     const turn = this.queue.then(async () => {
       this.check(op);
+      const from = this.state;
       const result = await work();
+      // A transient state set by the work (pausing) is left from the state the call began in.
+      if (this.state === 'pausing') this.state = from;
       const to = next(this.kind, this.state, op);
       if (to !== null) this.state = to;
       return result;

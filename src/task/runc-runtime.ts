@@ -114,6 +114,14 @@ class RuncContainerDriver implements RuncDriver {
   ps(id: string): Promise<number[]> {
     return this.runc.ps(id);
   }
+
+  pause(id: string): Promise<void> {
+    return this.runc.pause(id);
+  }
+
+  resume(id: string): Promise<void> {
+    return this.runc.resume(id);
+  }
 }
 
 function resourcesOf(io: Awaited<ReturnType<typeof openProcessIO>>): ProcessResources {

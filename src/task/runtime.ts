@@ -21,6 +21,8 @@ export interface RuncDriver {
   kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void>;
   delete(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
 }
 
 export interface TaskRuntime {

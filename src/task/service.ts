@@ -173,6 +173,28 @@ export class TaskService {
     return {};
   }
 
+  async pause(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, '');
+    await proc.run('pause', async () => {
+      proc.state = 'pausing';
+      try {
+        await this.driverOf(container.id).pause(container.id);
+      } catch (err) {
+        if (proc.state === 'pausing') proc.state = 'running';
+        throw err;
+      }
+    });
+    this.event('/tasks/paused', 'containerd.events.TaskPaused', container.id, { container_id: container.id });
+    return {};
+  }
+
+  async resume(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, '');
+    await proc.run('resume', () => this.driverOf(container.id).resume(container.id));
+    this.event('/tasks/resumed', 'containerd.events.TaskResumed', container.id, { container_id: container.id });
+    return {};
+  }
+
   async closeIO(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     proc.check('closeIO');

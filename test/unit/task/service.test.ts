@@ -25,6 +25,8 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
     kill: async (id, sig) => void calls.push(`kill ${id} ${sig}`),
     delete: async (id) => void calls.push(`delete ${id}`),
     ps: async () => [1001],
+    pause: async (id) => void calls.push(`pause ${id}`),
+    resume: async (id) => void calls.push(`resume ${id}`),
   };
   const runtime: TaskRuntime = {
     driver: () => driver,
