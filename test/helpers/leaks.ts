@@ -37,13 +37,19 @@ export function unmountUnder(dir: string): void {
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
 }
 
-/** Shim processes of the runtime under test, mounts under the given dirs, zombie processes. */
+/**
+ * Shim processes of the runtime under test that serve a containerd under `dirs` (its -address
+ * is there), mounts under `dirs`, and zombies left to those shims, their containerd or us.
+ */
 export function snapshotLeaks(...dirs: string[]): LeakSnapshot {
   const all = procs();
+  const ours = (p: { cmdline: string }) => dirs.some((d) => p.cmdline.includes(d));
+  const shims = all.filter((p) => p.cmdline.includes(SHIM_MARK) && ours(p));
+  const parents = new Set([process.pid, ...shims.map((p) => p.pid), ...all.filter((p) => /^containerd /.test(p.cmdline) && ours(p)).map((p) => p.pid)]);
   return {
-    shims: all.filter((p) => p.cmdline.includes(SHIM_MARK) && !p.cmdline.includes('node --test')).map((p) => p.pid),
+    shims: shims.map((p) => p.pid),
     mounts: mountsUnder(...dirs),
-    zombies: all.filter((p) => p.state === 'Z').map((p) => `${p.pid} (parent ${p.ppid})`),
+    zombies: all.filter((p) => p.state === 'Z' && parents.has(p.ppid)).map((p) => `${p.pid} (parent ${p.ppid})`),
   };
 }
 
