@@ -3,6 +3,8 @@ import type { Process } from './process';
 /** A container the shim serves: its bundle, its init, its execs, and what it mounted. */
 export class Container {
   readonly execs = new Map<string, Process>();
+  /** The OOM watch on its memory cgroup, while it runs. */
+  oom?: { close(): void };
 
   constructor(
     readonly id: string,

@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
 import { mountAll, unmountAll } from '../sys/mount';
+import { watchOOM } from '../sys/eventfd';
 import { openProcessIO } from './io/process-io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
@@ -20,6 +21,7 @@ export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRunti
     driver: (bundle, opts) => new RuncContainerDriver(bundle, opts, deps.namespace, deps.log),
     mountAll: (mounts, target) => mountAll(mounts, target),
     unmountAll: (target) => unmountAll(target),
+    watchOOM: (pid, onOOM) => watchOOM(pid, onOOM),
     packProcessDetails: (execId): Any => ({
       type_url: 'containerd.runc.v1.ProcessDetails',
       value: encode('containerd.runc.v1.ProcessDetails', { exec_id: execId }),

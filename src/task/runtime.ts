@@ -30,4 +30,6 @@ export interface TaskRuntime {
   mountAll(mounts: Array<{ type: string; source: string; options: string[] }>, target: string): void;
   unmountAll(target: string): void;
   packProcessDetails(execId: string): Any;
+  /** Call `onOOM` when the memory cgroup of `pid` hits its limit; throws when it cannot watch. */
+  watchOOM(pid: number, onOOM: () => void): { close(): void };
 }

@@ -134,6 +134,7 @@ export class TaskService {
     }
     const key = processKey(container.id, proc.execId);
     if (proc.kind === 'init') {
+      this.watchOOM(container);
       this.deps.emit({
         kind: 'start',
         key,
@@ -221,6 +222,7 @@ export class TaskService {
     if (!proc.started) this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
     const exit = proc.exit ?? { status: 0, at: new Date(0) };
     if (proc.kind === 'init') {
+      container.oom?.close();
       for (const exec of container.execs.values()) exec.resources?.close();
       this.containers.delete(container.id);
       this.drivers.delete(container.id);
@@ -305,6 +307,18 @@ export class TaskService {
     this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
     this.deps.shutdown.shutdown();
     return {};
+  }
+
+  /** TaskOOM whenever the container's memory cgroup hits its limit (as the Go shim's epoller). */
+  private watchOOM(container: Container): void {
+    try {
+      container.oom = this.deps.runtime.watchOOM(container.init.pid, () => {
+        this.deps.log.info({ id: container.id }, 'oom');
+        this.event('/tasks/oom', 'containerd.events.TaskOOM', container.id, { container_id: container.id });
+      });
+    } catch (err) {
+      this.deps.log.warn({ id: container.id, err: String(err) }, 'cannot watch for OOM');
+    }
   }
 
   /** Claim the exit of a process that has a pid; on exit, record it and say so. */
