@@ -35,7 +35,7 @@ class RuncContainerDriver implements RuncDriver {
   constructor(
     bundle: string,
     private readonly opts: RuncOptions,
-    namespace: string,
+    private readonly namespace: string,
     private readonly log: Logger,
   ) {
     this.runc = new Runc({
@@ -50,7 +50,7 @@ class RuncContainerDriver implements RuncDriver {
   async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned> {
     // The `delete` action runs in a fresh process and finds runc's binary and root here.
     await writeFile(path.join(bundle, 'options.json'), JSON.stringify({ binary_name: opts.binary_name, root: opts.root }));
-    const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid });
+    const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
     const pidFile = path.join(bundle, 'init.pid');
     try {
       await this.runc.create(id, bundle, {
@@ -80,7 +80,7 @@ class RuncContainerDriver implements RuncDriver {
     const specFile = path.join(dir, `${sanitize(execId)}.json`);
     await writeFile(specFile, JSON.stringify(spec));
     const pidFile = path.join(dir, `${sanitize(execId)}.pid`);
-    const io = await openProcessIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid });
+    const io = await openProcessIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
     try {
       await this.runc.exec(id, specFile, { pidFile, detach: true, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() });
     } catch (err) {

@@ -1,4 +1,5 @@
 import { closeSync, constants, createWriteStream, fchownSync, openSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { unimplemented } from '../../errors';
 import { pipe } from '../../sys/pipe';
@@ -37,7 +38,10 @@ function closeQuietly(fd: number | null): void {
  * - stdin FIFO: we open a writer of our own after the reader, so EOF reaches the container only
  *   when containerd's writer is done AND CloseIO closed ours — nothing buffered is cut off.
  */
-export async function openProcessIO(stdio: Stdio, opts: { uid?: number; gid?: number } = {}): Promise<ProcessIO> {
+export async function openProcessIO(
+  stdio: Stdio,
+  opts: { uid?: number; gid?: number; id?: string; namespace?: string } = {},
+): Promise<ProcessIO> {
   if (stdio.terminal) throw unimplemented('terminal stdio (runc --console-socket) is not implemented yet');
   const toClose: number[] = []; // container ends, closed after spawn
   const handles: Array<{ destroy(): void }> = [];
@@ -70,10 +74,19 @@ export async function openProcessIO(stdio: Stdio, opts: { uid?: number; gid?: nu
     }
 
     // stdout, stderr
+    const outTarget = parseStdioUri(stdio.stdout);
+    if (outTarget.kind === 'binary') {
+      const logger = await startLoggingBinary(outTarget, opts.id ?? '', opts.namespace ?? '');
+      runcStdio[1] = logger.stdout;
+      runcStdio[2] = logger.stderr;
+      toClose.push(logger.stdout, logger.stderr);
+      handles.push({ destroy: () => logger.stop() });
+      copies.push(logger.exited);
+    }
     for (const [n, value] of [[1, stdio.stdout], [2, stdio.stderr]] as const) {
       const target = parseStdioUri(value);
-      if (target.kind === 'none') continue;
-      if (target.kind === 'binary') throw unimplemented(`stdio ${JSON.stringify(value)}: binary:// logging is not implemented yet`);
+      if (target.kind === 'none' || outTarget.kind === 'binary') continue;
+      if (target.kind === 'binary') throw unimplemented(`stdio ${JSON.stringify(value)}: a logging binary must take stdout and stderr together`);
       const [r, w] = pipe();
       chown(w);
       runcStdio[n] = w;
@@ -134,4 +147,45 @@ export async function openProcessIO(stdio: Stdio, opts: { uid?: number; gid?: nu
     },
   };
   return io;
+}
+
+/**
+ * Start a logging binary as containerd documents it (runtime/v2/logging, pkg/process NewBinaryIO):
+ * the container's stdout and stderr pipes as its fds 3 and 4, a ready pipe as fd 5 that it closes
+ * when ready, CONTAINER_ID and CONTAINER_NAMESPACE in its environment, the URI's query as args.
+ */
+async function startLoggingBinary(target: Extract<ReturnType<typeof parseStdioUri>, { kind: 'binary' }>, id: string, namespace: string) {
+  const [outR, outW] = pipe();
+  const [errR, errW] = pipe();
+  const [readyR, readyW] = pipe();
+  const args = Object.entries(target.args).flatMap(([k, v]) => (v ? [k, v] : [k]));
+  const child = spawn(target.path, args, {
+    stdio: ['ignore', 'ignore', 'ignore', outR, errR, readyW],
+    env: { CONTAINER_ID: id, CONTAINER_NAMESPACE: namespace },
+  });
+  [outR, errR, readyW].forEach(closeQuietly);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', (err) => reject(new Error(`cannot start logging binary ${target.path}: ${err.message}`)));
+      const ready = new net.Socket({ fd: readyR, readable: true, writable: false });
+      ready.resume();
+      ready.once('close', () => resolve());
+    });
+  } catch (err) {
+    [outW, errW].forEach(closeQuietly);
+    throw err;
+  }
+  return {
+    stdout: outW,
+    stderr: errW,
+    exited,
+    /** As the Go shim: SIGTERM when the process's IO is closed. */
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
 }
