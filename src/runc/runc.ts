@@ -39,6 +39,30 @@ export interface ExecOpts {
   onSpawn?: () => void;
 }
 
+export interface CheckpointOpts {
+  imagePath: string;
+  workPath?: string;
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  extUnixSockets?: boolean;
+  shellJob?: boolean;
+  fileLocks?: boolean;
+  cgroupsMode?: string;
+  emptyNamespaces?: string[];
+}
+
+function checkpointArgs(o: CheckpointOpts): string[] {
+  const out = ['--image-path', o.imagePath];
+  if (o.workPath) out.push('--work-path', o.workPath);
+  if (o.tcpEstablished) out.push('--tcp-established');
+  if (o.extUnixSockets) out.push('--ext-unix-sk');
+  if (o.shellJob) out.push('--shell-job');
+  if (o.fileLocks) out.push('--file-locks');
+  if (o.cgroupsMode) out.push('--manage-cgroups-mode', o.cgroupsMode);
+  for (const ns of o.emptyNamespaces ?? []) out.push('--empty-ns', ns);
+  return out;
+}
+
 /** The runc command line, as go-runc drives it: global flags, then the command. */
 export class Runc {
   readonly binary: string;
@@ -107,6 +131,20 @@ export class Runc {
   /** runc update --resources - with the OCI LinuxResources as JSON on stdin. */
   async update(id: string, resources: object): Promise<void> {
     await this.run(['update', '--resources', '-', id], { input: Buffer.from(JSON.stringify(resources)) });
+  }
+
+  /** runc checkpoint, flags as go-runc's CheckpointOpts. */
+  async checkpoint(id: string, o: CheckpointOpts): Promise<void> {
+    await this.run(['checkpoint', ...checkpointArgs(o), ...(o.leaveRunning ? ['--leave-running'] : []), id]);
+  }
+
+  /** runc restore --detach: the restored init re-parents to us like a created one. */
+  async restore(id: string, bundle: string, o: CheckpointOpts & CreateOpts): Promise<void> {
+    const args = ['restore', ...checkpointArgs(o), '--detach', '--pid-file', o.pidFile];
+    if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
+    if (o.noPivot) args.push('--no-pivot');
+    args.push('--bundle', bundle, id);
+    await this.run(args, { stdio: o.stdio, onSpawn: o.onSpawn });
   }
 
   /** Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words. */

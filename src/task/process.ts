@@ -24,6 +24,8 @@ export class Process {
   pid = 0;
   exit?: ExitStatus;
   resources?: ProcessResources;
+  /** A checkpoint image to restore from at Start (Create with a checkpoint). */
+  restoreFrom?: string;
   /** CloseIO(stdin) was asked for. */
   stdinClosed = false;
   /** Its start was published (TaskStart / TaskExecStarted). */

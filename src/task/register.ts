@@ -19,7 +19,7 @@ const methods: Record<string, [string, string, Method | null]> = {
   Pids: ['PidsRequest', 'PidsResponse', 'pids'],
   Pause: ['PauseRequest', EMPTY, 'pause'],
   Resume: ['ResumeRequest', EMPTY, 'resume'],
-  Checkpoint: ['CheckpointTaskRequest', EMPTY, null],
+  Checkpoint: ['CheckpointTaskRequest', EMPTY, 'checkpoint'],
   Kill: ['KillRequest', EMPTY, 'kill'],
   Exec: ['ExecProcessRequest', EMPTY, 'exec'],
   ResizePty: ['ResizePtyRequest', EMPTY, null],

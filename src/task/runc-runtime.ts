@@ -1,6 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { notFound } from '../errors';
+import { notFound, ShimError } from '../errors';
 import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
@@ -10,7 +10,7 @@ import { openProcessIO } from './io/process-io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
 import type { ProcessResources } from './process';
-import type { RuncDriver, Spawned, TaskRuntime } from './runtime';
+import type { CheckpointOptions, RuncDriver, Spawned, TaskRuntime } from './runtime';
 
 /** Where runc keeps state when no root is configured (containerd pkg/process RuncRoot). */
 export const RUNC_ROOT = '/run/containerd/runc';
@@ -117,6 +117,55 @@ class RuncContainerDriver implements RuncDriver {
     return this.runc.ps(id);
   }
 
+  async checkpoint(id: string, bundle: string, imagePath: string, o: CheckpointOptions): Promise<void> {
+    const work = o.work_path || path.join(bundle, 'criu-work');
+    try {
+      await this.runc.checkpoint(id, {
+        imagePath,
+        workPath: work,
+        leaveRunning: !o.exit,
+        tcpEstablished: o.open_tcp,
+        extUnixSockets: o.external_unix_sockets,
+        shellJob: o.terminal,
+        fileLocks: o.file_locks,
+        cgroupsMode: o.cgroups_mode,
+        emptyNamespaces: o.empty_namespaces,
+      });
+    } catch (err) {
+      // As the Go shim: keep criu's log beside the bundle and name it; its errors are criu's words.
+      const dumpLog = path.join(bundle, 'criu-dump.log');
+      const criu = await readFile(path.join(work, 'dump.log'), 'utf8').catch(() => '');
+      if (criu) await writeFile(dumpLog, criu).catch(() => undefined);
+      const words = criu.split('\n').filter((l) => /Error|error/.test(l)).slice(-3).map((l) => l.trim()).join('; ');
+      throw wrap(err, `${words ? `criu: ${words}; ` : ''}path= ${dumpLog}`);
+    } finally {
+      if (!o.work_path) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  async restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned> {
+    const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
+    const pidFile = path.join(bundle, 'init.pid');
+    const work = path.join(bundle, 'criu-work');
+    try {
+      await this.runc.restore(id, bundle, {
+        imagePath,
+        workPath: work,
+        pidFile,
+        noPivot: opts.no_pivot_root,
+        stdio: io.runcStdio,
+        onSpawn: () => io.afterSpawn(),
+      });
+    } catch (err) {
+      io.close();
+      const criu = await readFile(path.join(work, 'restore.log'), 'utf8').catch(() => '');
+      const words = criu.split('\n').filter((l) => /Error/.test(l)).slice(-3).map((l) => l.trim()).join('; ');
+      throw wrap(err, words ? `criu: ${words}` : '');
+    }
+    io.afterSpawn();
+    return { pid: await readPid(pidFile), resources: resourcesOf(io) };
+  }
+
   pause(id: string): Promise<void> {
     return this.runc.pause(id);
   }
@@ -124,6 +173,12 @@ class RuncContainerDriver implements RuncDriver {
   resume(id: string): Promise<void> {
     return this.runc.resume(id);
   }
+}
+
+/** The same error kind, with more words: criu's reasons reach ctr intact. */
+function wrap(err: unknown, more: string): ShimError {
+  if (err instanceof ShimError) return new ShimError(err.kind, more ? `${err.message}: ${more}` : err.message, err);
+  return new ShimError('Unknown', `${String((err as Error)?.message ?? err)}${more ? ': ' + more : ''}`, err);
 }
 
 function resourcesOf(io: Awaited<ReturnType<typeof openProcessIO>>): ProcessResources {

@@ -3,6 +3,19 @@ import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
 import type { ProcessResources } from './process';
 
+/** containerd.runc.v1.CheckpointOptions (runtime/v2/runc/options/oci.proto). */
+export interface CheckpointOptions {
+  exit: boolean;
+  open_tcp: boolean;
+  external_unix_sockets: boolean;
+  terminal: boolean;
+  file_locks: boolean;
+  empty_namespaces: string[];
+  cgroups_mode: string;
+  image_path: string;
+  work_path: string;
+}
+
 /** A process runc has made, and what the shim holds for it. */
 export interface Spawned {
   pid: number;
@@ -21,6 +34,10 @@ export interface RuncDriver {
   kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void>;
   delete(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;
+  /** Checkpoint into `imagePath`; a failure carries criu's own words. */
+  checkpoint(id: string, bundle: string, imagePath: string, opts: CheckpointOptions): Promise<void>;
+  /** Restore a container created from a checkpoint (its Start). */
+  restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
 }

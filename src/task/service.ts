@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable, Subscription } from 'rxjs';
-import { alreadyExists, invalidArgument, notFound, ShimError, unimplemented } from '../errors';
+import { alreadyExists, invalidArgument, notFound, ShimError } from '../errors';
 import type { Logger } from '../log';
-import { timestamp, type Any } from '../proto';
+import { decode, timestamp, type Any } from '../proto';
 import type { TaskEvent } from '../publisher/envelope';
 import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
@@ -13,7 +13,7 @@ import { processKey, type Lifecycle } from './lifecycle$';
 import { runcOptions, type RuncOptions } from './options';
 import { Process } from './process';
 import { statusNumber } from './state';
-import type { TaskRuntime, RuncDriver } from './runtime';
+import type { CheckpointOptions, TaskRuntime, RuncDriver } from './runtime';
 
 /** The proto-shaped requests and responses (snake_case, as containerd's shim.proto). */
 type Req = Record<string, any>;
@@ -71,7 +71,6 @@ export class TaskService {
       throw invalidArgument(`create ${id}: bundle must be an absolute path, got ${JSON.stringify(r.bundle)}`);
     }
     if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
-    if (r.checkpoint) throw unimplemented(`create ${id} from checkpoint: restore is not implemented yet`);
     const opts = runcOptions(r.options as Any | undefined);
     this.creating.add(id);
     try {
@@ -86,17 +85,22 @@ export class TaskService {
       }
       const init = new Process('init', id, '', stdio);
       try {
-        const { pid, resources } = await driver.create(id, r.bundle, stdio, opts);
-        init.pid = pid;
-        init.resources = resources;
+        if (r.checkpoint) {
+          // As Go's createdCheckpoint state: nothing runs until Start restores it.
+          init.restoreFrom = r.checkpoint;
+        } else {
+          const { pid, resources } = await driver.create(id, r.bundle, stdio, opts);
+          init.pid = pid;
+          init.resources = resources;
+        }
       } catch (err) {
         if (mountedRootfs) this.deps.runtime.unmountAll(mountedRootfs);
         throw err;
       }
-      const container = new Container(id, r.bundle, init, mountedRootfs);
+      const container = new Container(id, r.bundle, init, mountedRootfs, opts);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
-      this.watch(container, init);
+      if (init.pid) this.watch(container, init);
       this.event(TOPIC.create, 'containerd.events.TaskCreate', id, {
         container_id: id,
         bundle: r.bundle,
@@ -117,7 +121,12 @@ export class TaskService {
     const driver = this.driverOf(container.id);
     try {
       await proc.run('start', async () => {
-        if (proc.kind === 'init') {
+        if (proc.kind === 'init' && proc.restoreFrom) {
+          const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom);
+          proc.pid = restored.pid;
+          proc.resources = restored.resources;
+          this.watch(container, proc);
+        } else if (proc.kind === 'init') {
           await driver.start(container.id);
         } else {
           const started = await driver.exec(container.id, proc.execId, container.bundle, proc.stdio, proc.spec);
@@ -171,6 +180,15 @@ export class TaskService {
     proc.spec = spec;
     container.execs.set(execId, proc);
     this.event(TOPIC.execAdded, 'containerd.events.TaskExecAdded', container.id, { container_id: container.id, exec_id: execId });
+    return {};
+  }
+
+  async checkpoint(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, '');
+    if (!r.path || !path.isAbsolute(r.path)) throw invalidArgument(`checkpoint ${container.id}: path must be an absolute directory, got ${JSON.stringify(r.path)}`);
+    const opts = checkpointOptions(r.options as Any | undefined);
+    await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts));
+    this.event('/tasks/checkpointed', 'containerd.events.TaskCheckpointed', container.id, { container_id: container.id, checkpoint: r.path });
     return {};
   }
 
@@ -363,6 +381,16 @@ export class TaskService {
   private event(topic: string, type: string, containerId: string, event: Record<string, unknown>): void {
     this.deps.emit({ kind: 'event', event: this.taskEvent(topic, type, containerId, event) });
   }
+}
+
+/** containerd.runc.v1.CheckpointOptions from the request's Any; none given is the defaults. */
+function checkpointOptions(any: Any | undefined): CheckpointOptions {
+  const type = 'containerd.runc.v1.CheckpointOptions';
+  if (!any || !any.value || any.value.length === 0) return decode<CheckpointOptions>(type, Buffer.alloc(0));
+  if (any.type_url.replace(/^.*\//, '') !== type) {
+    throw invalidArgument(`checkpoint options of type ${JSON.stringify(any.type_url)}: expected ${type}`);
+  }
+  return decode<CheckpointOptions>(type, any.value);
 }
 
 /** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */

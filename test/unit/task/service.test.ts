@@ -26,6 +26,8 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
     delete: async (id) => void calls.push(`delete ${id}`),
     ps: async () => [1001],
     pause: async (id) => void calls.push(`pause ${id}`),
+    checkpoint: async (id) => void calls.push(`checkpoint ${id}`),
+    restore: async (id) => (calls.push(`restore ${id}`), { pid: ++nextPid, resources: resources() }),
     resume: async (id) => void calls.push(`resume ${id}`),
   };
   const runtime: TaskRuntime = {
