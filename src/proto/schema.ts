@@ -18,6 +18,17 @@ const idExec = { id: s(1), exec_id: s(2) };
 
 export const schema: INamespace = {
   nested: {
+    // pkg/runtimeoptions/v1/api.proto: what CRI and `ctr --runtime-config-path` send a non-runc runtime.
+    // config_body (3) is a later addition; containerd 1.6 sends only the path.
+    runtimeoptions: {
+      nested: {
+        v1: {
+          nested: {
+            Options: msg({ type_url: s(1), config_path: s(2), config_body: { type: 'bytes', id: 3 } }),
+          },
+        },
+      },
+    },
     google: {
       nested: {
         protobuf: {
@@ -133,6 +144,22 @@ export const schema: INamespace = {
                     },
                   },
                 },
+              },
+            },
+          },
+        },
+        // runtime/linux/runctypes/runc.proto: the legacy types ctr still sends for --no-pivot and
+        // friends when the runtime is not a runc shim.
+        linux: {
+          nested: {
+            runc: {
+              nested: {
+                RuncOptions: msg({ runtime: s(1), runtime_root: s(2), criu_path: s(3), systemd_cgroup: b(4) }),
+                CreateOptions: msg({
+                  no_pivot_root: b(1), open_tcp: b(2), external_unix_sockets: b(3), terminal: b(4), file_locks: b(5),
+                  empty_namespaces: { type: 'string', id: 6, rule: 'repeated' }, cgroups_mode: s(7), no_new_keyring: b(8),
+                  shim_cgroup: s(9), io_uid: u32(10), io_gid: u32(11), criu_work_path: s(12), criu_image_path: s(13),
+                }),
               },
             },
           },

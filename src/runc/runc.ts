@@ -9,6 +9,8 @@ export interface RuncConfig {
   log?: string;
   logFormat?: 'json' | 'text';
   systemdCgroup?: boolean;
+  /** criu binary for checkpoint/restore (runc --criu). */
+  criu?: string;
   spawner?: Spawner;
 }
 
@@ -79,6 +81,7 @@ export class Runc {
     if (this.cfg.log) out.push('--log', this.cfg.log);
     if (this.cfg.logFormat) out.push('--log-format', this.cfg.logFormat);
     if (this.cfg.systemdCgroup) out.push('--systemd-cgroup');
+    if (this.cfg.criu) out.push('--criu', this.cfg.criu);
     return out;
   }
 

@@ -44,12 +44,13 @@ class RuncContainerDriver implements RuncDriver {
       log: path.join(bundle, 'log.json'),
       logFormat: 'json',
       systemdCgroup: opts.systemd_cgroup,
+      criu: opts.criu_path || undefined,
     });
   }
 
   async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned> {
     // The `delete` action runs in a fresh process and finds runc's binary and root here.
-    await writeFile(path.join(bundle, 'options.json'), JSON.stringify({ binary_name: opts.binary_name, root: opts.root }));
+    await writeFile(path.join(bundle, 'options.json'), JSON.stringify(opts));
     const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
     const pidFile = path.join(bundle, 'init.pid');
     try {

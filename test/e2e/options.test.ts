@@ -1,0 +1,62 @@
+/** Runtime options as containerd sends them: runc Options from ctr's flags, our TOML via --runtime-config-path. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startContainerd, type Containerd } from '../helpers/containerd';
+import { busyboxRootfs } from '../helpers/rootfs';
+import { settleLeaks } from '../helpers/leaks';
+import { runtimeArgs } from '../helpers/shim';
+
+let ctd: Containerd;
+let rootfs: string;
+let wrapper: string;
+let calls: string;
+before(async () => {
+  ctd = await startContainerd({ name: 'options' });
+  rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
+  calls = path.join(ctd.dir, 'runc-calls');
+  wrapper = path.join(ctd.dir, 'runc-wrapper');
+  // A runc that records how it was called, then is runc.
+  writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${calls}\nexec runc "$@"\n`);
+  chmodSync(wrapper, 0o755);
+});
+after(async () => ctd?.stop());
+
+test('--runtime-config-path: our TOML config chooses the runc binary (and the root) the shim uses', async () => {
+  const config = path.join(ctd.dir, 'rx.toml');
+  const root = path.join(ctd.dir, 'runc-root');
+  writeFileSync(config, `[runc]\nbinary_name = "${wrapper}"\nroot = "${root}"\n`);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '--rm', '--rootfs', rootfs, 'cfg1', '/bin/echo', 'configured']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.toString(), 'configured\n');
+  const log = readFileSync(calls, 'utf8');
+  assert.match(log, new RegExp(`--root ${root}/default .*create --bundle \\S+ --pid-file \\S+ cfg1`));
+  assert.match(log, /start cfg1/);
+  assert.match(log, /delete --force cfg1/);
+});
+
+test('a config with a bad value fails the task with a message naming the key and what was expected', async () => {
+  const config = path.join(ctd.dir, 'bad.toml');
+  writeFileSync(config, 'grouping = "everything"\n');
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '--rm', '--rootfs', rootfs, 'cfg2', '/bin/true']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /grouping = "everything": expected "pod" or "namespace"/);
+  await ctd.ctr(['container', 'delete', 'cfg2']);
+});
+
+test('--no-pivot (ctr sends the legacy containerd.linux.runc.CreateOptions) becomes runc create --no-pivot', async () => {
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--no-pivot', '-d', '--rootfs', rootfs, 'np1', '/bin/sleep', '60']);
+  assert.equal(r.code, 0, r.stderr);
+  // The options the shim created the container with (also what `delete` reads back).
+  const opts = JSON.parse(readFileSync(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', 'np1', 'options.json'), 'utf8'));
+  assert.equal(opts.no_pivot_root, true);
+  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'np1']);
+  await new Promise((res) => setTimeout(res, 300));
+  await ctd.ctr(['task', 'delete', 'np1']);
+  await ctd.ctr(['container', 'delete', 'np1']);
+});
+
+test('afterwards no shim process, no mount and no zombie is left', async () => {
+  assert.deepEqual(await settleLeaks([ctd.state, ctd.root, ctd.dir]), { shims: [], mounts: [], zombies: [] });
+});
