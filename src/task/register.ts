@@ -22,7 +22,7 @@ const methods: Record<string, [string, string, Method | null]> = {
   Checkpoint: ['CheckpointTaskRequest', EMPTY, 'checkpoint'],
   Kill: ['KillRequest', EMPTY, 'kill'],
   Exec: ['ExecProcessRequest', EMPTY, 'exec'],
-  ResizePty: ['ResizePtyRequest', EMPTY, null],
+  ResizePty: ['ResizePtyRequest', EMPTY, 'resizePty'],
   CloseIO: ['CloseIORequest', EMPTY, 'closeIO'],
   Update: ['UpdateTaskRequest', EMPTY, null],
   Wait: ['WaitRequest', 'WaitResponse', 'wait'],

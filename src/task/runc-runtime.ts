@@ -6,10 +6,9 @@ import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
 import { mountAll, unmountAll } from '../sys/mount';
 import { watchOOM } from '../sys/eventfd';
-import { openProcessIO } from './io/process-io';
+import { openIO } from './io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
-import type { ProcessResources } from './process';
 import type { CheckpointOptions, RuncDriver, Spawned, TaskRuntime } from './runtime';
 
 /** Where runc keeps state when no root is configured (containerd pkg/process RuncRoot). */
@@ -51,24 +50,24 @@ class RuncContainerDriver implements RuncDriver {
   async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned> {
     // The `delete` action runs in a fresh process and finds runc's binary and root here.
     await writeFile(path.join(bundle, 'options.json'), JSON.stringify(opts));
-    const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
+    const io = await openIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
     const pidFile = path.join(bundle, 'init.pid');
     try {
       await this.runc.create(id, bundle, {
         pidFile,
+        consoleSocket: io.consoleSocket,
         noPivot: opts.no_pivot_root,
         noNewKeyring: opts.no_new_keyring,
         stdio: io.runcStdio,
         onSpawn: () => io.afterSpawn(),
       });
+      await io.ready();
     } catch (err) {
-      io.close();
+      io.resources.close();
       await this.runc.delete(id, { force: true }).catch(() => undefined);
       throw err;
     }
-    io.afterSpawn();
-    const pid = await readPid(pidFile);
-    return { pid, resources: resourcesOf(io) };
+    return { pid: await readPid(pidFile), resources: io.resources };
   }
 
   start(id: string): Promise<void> {
@@ -81,16 +80,15 @@ class RuncContainerDriver implements RuncDriver {
     const specFile = path.join(dir, `${sanitize(execId)}.json`);
     await writeFile(specFile, JSON.stringify(spec));
     const pidFile = path.join(dir, `${sanitize(execId)}.pid`);
-    const io = await openProcessIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
+    const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
     try {
-      await this.runc.exec(id, specFile, { pidFile, detach: true, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() });
+      await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() });
+      await io.ready();
     } catch (err) {
-      io.close();
+      io.resources.close();
       throw err;
     }
-    io.afterSpawn();
-    const pid = await readPid(pidFile);
-    return { pid, resources: resourcesOf(io) };
+    return { pid: await readPid(pidFile), resources: io.resources };
   }
 
   async kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void> {
@@ -145,7 +143,7 @@ class RuncContainerDriver implements RuncDriver {
   }
 
   async restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned> {
-    const io = await openProcessIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
+    const io = await openIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
     const pidFile = path.join(bundle, 'init.pid');
     const work = path.join(bundle, 'criu-work');
     try {
@@ -153,18 +151,19 @@ class RuncContainerDriver implements RuncDriver {
         imagePath,
         workPath: work,
         pidFile,
+        consoleSocket: io.consoleSocket,
         noPivot: opts.no_pivot_root,
         stdio: io.runcStdio,
         onSpawn: () => io.afterSpawn(),
       });
+      await io.ready();
     } catch (err) {
-      io.close();
+      io.resources.close();
       const criu = await readFile(path.join(work, 'restore.log'), 'utf8').catch(() => '');
       const words = criu.split('\n').filter((l) => /Error/.test(l)).slice(-3).map((l) => l.trim()).join('; ');
       throw wrap(err, words ? `criu: ${words}` : '');
     }
-    io.afterSpawn();
-    return { pid: await readPid(pidFile), resources: resourcesOf(io) };
+    return { pid: await readPid(pidFile), resources: io.resources };
   }
 
   pause(id: string): Promise<void> {
@@ -182,9 +181,6 @@ function wrap(err: unknown, more: string): ShimError {
   return new ShimError('Unknown', `${String((err as Error)?.message ?? err)}${more ? ': ' + more : ''}`, err);
 }
 
-function resourcesOf(io: Awaited<ReturnType<typeof openProcessIO>>): ProcessResources {
-  return { drained: () => io.wait(), closeStdin: () => io.closeStdin(), close: () => io.close() };
-}
 
 async function readPid(file: string): Promise<number> {
   const pid = parseInt((await readFile(file, 'utf8')).trim(), 10);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable, Subscription } from 'rxjs';
-import { alreadyExists, invalidArgument, notFound, ShimError } from '../errors';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, ShimError } from '../errors';
 import type { Logger } from '../log';
 import { decode, timestamp, type Any } from '../proto';
 import type { TaskEvent } from '../publisher/envelope';
@@ -211,6 +211,14 @@ export class TaskService {
     const { container, proc } = this.lookup(r.id, '');
     await proc.run('resume', () => this.driverOf(container.id).resume(container.id));
     this.event('/tasks/resumed', 'containerd.events.TaskResumed', container.id, { container_id: container.id });
+    return {};
+  }
+
+  async resizePty(r: Req): Promise<Req> {
+    const { proc } = this.lookup(r.id, r.exec_id);
+    proc.check('resize');
+    if (!proc.stdio.terminal) throw failedPrecondition(`process ${proc.name} has no terminal to resize`);
+    proc.resources?.resize?.(r.width, r.height);
     return {};
   }
 

@@ -31,7 +31,9 @@ const initTable: Table = {
   paused: { resume: 'running', kill: 'same', update: 'same', checkpoint: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
   // A stopped init may still be killed (runc answers "not running", which callers ignore) and
   // its exit may be reported twice (the reaper and a pidfd); both are no-ops.
-  stopped: { delete: 'deleted', kill: 'same', closeIO: 'same', exited: 'same' },
+  // Resize of a stopped process is a no-op (Go's Init.Resize is not state-checked): ctr
+  // resizes on its way out, and that is no error.
+  stopped: { delete: 'deleted', kill: 'same', resize: 'same', closeIO: 'same', exited: 'same' },
   deleted: {},
 };
 
@@ -40,7 +42,7 @@ const execTable: Table = {
   running: { kill: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
   pausing: { kill: 'same', exited: 'stopped' },
   paused: { kill: 'same', exited: 'stopped' },
-  stopped: { delete: 'deleted', kill: 'same', closeIO: 'same', exited: 'same' },
+  stopped: { delete: 'deleted', kill: 'same', resize: 'same', closeIO: 'same', exited: 'same' },
   deleted: {},
 };
 

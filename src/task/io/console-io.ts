@@ -1,0 +1,108 @@
+import { closeSync, constants, openSync } from 'node:fs';
+import net from 'node:net';
+import tty from 'node:tty';
+import { dup, listenConsoleSocket, setWinsize } from '../../sys/console';
+import { parseStdioUri, type Stdio } from './stdio';
+import { invalidArgument } from '../../errors';
+
+const { O_RDONLY, O_WRONLY, O_NONBLOCK } = constants;
+const O_CLOEXEC = 0o2000000;
+
+export interface ConsoleIO {
+  /** Path to pass as runc --console-socket. */
+  readonly consoleSocket: string;
+  /** After runc create/exec returned: take the pty master and start copying. */
+  attach(): Promise<void>;
+  resize(width: number, height: number): void;
+  closeStdin(): void;
+  wait(): Promise<void>;
+  close(): void;
+}
+
+const quiet = (fd: number | null) => {
+  if (fd === null) return;
+  try {
+    closeSync(fd);
+  } catch {
+    // closed
+  }
+};
+
+/**
+ * A terminal process's stdio: runc makes the pty and sends us its master; we copy master ->
+ * stdout FIFO and stdin FIFO -> master (pkg/process's console copy). The master is read by a
+ * tty.ReadStream and written through a dup by a tty.WriteStream: two libuv handles never share
+ * an fd. EIO on read means the slave side closed: that is EOF.
+ */
+export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
+  const out = parseStdioUri(stdio.stdout);
+  const inp = parseStdioUri(stdio.stdin);
+  if ((out.kind !== 'fifo' && out.kind !== 'none') || (inp.kind !== 'fifo' && inp.kind !== 'none')) {
+    throw invalidArgument(`terminal stdio must be FIFOs, got stdout ${JSON.stringify(stdio.stdout)}, stdin ${JSON.stringify(stdio.stdin)}`);
+  }
+  const socket = await listenConsoleSocket();
+  const handles: Array<{ destroy(): void }> = [];
+  const fds: number[] = [];
+  let stdinKeeper: number | null = null;
+  let master = -1;
+  /** Our own dup of the master for ioctls: the ReadStream closes the master itself at EOF. */
+  let control = -1;
+  let drained: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const io: ConsoleIO = {
+    consoleSocket: socket.path,
+    async attach() {
+      try {
+        master = await socket.receive();
+      } finally {
+        socket.close();
+      }
+      control = dup(master);
+      fds.push(master, control);
+      const reader = new tty.ReadStream(master);
+      handles.push(reader);
+      if (out.kind === 'fifo') {
+        fds.push(openSync(out.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        const to = new net.Socket({ fd: openSync(out.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), readable: false, writable: true });
+        handles.push(to);
+        drained = new Promise<void>((resolve) => {
+          to.on('close', () => resolve());
+          to.on('error', () => resolve());
+          reader.on('error', () => to.end()); // EIO: the slave is gone
+          reader.pipe(to);
+        });
+      } else {
+        reader.resume();
+      }
+      if (inp.kind === 'fifo') {
+        const from = new net.Socket({ fd: openSync(inp.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), readable: true, writable: false });
+        stdinKeeper = openSync(inp.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        const writer = new tty.WriteStream(dup(master));
+        handles.push(from, writer);
+        writer.on('error', () => from.destroy());
+        from.on('error', () => undefined);
+        // EOF on stdin does not close the terminal: a pty has no half-close; the process sees ^D only if sent.
+        from.pipe(writer, { end: false });
+      }
+    },
+    resize(width, height) {
+      if (control >= 0 && !closed) setWinsize(control, width, height);
+    },
+    closeStdin() {
+      quiet(stdinKeeper);
+      stdinKeeper = null;
+    },
+    wait: () => drained,
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.close();
+      io.closeStdin();
+      for (const h of handles) h.destroy();
+      // tty.ReadStream closed the master with its handle; the rest are our own fds.
+      for (const fd of fds.slice(1)) quiet(fd);
+    },
+  };
+  return io;
+}

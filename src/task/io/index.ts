@@ -1,0 +1,35 @@
+import type { ProcessResources } from '../process';
+import { openConsoleIO } from './console-io';
+import { openProcessIO } from './process-io';
+import type { Stdio } from './stdio';
+
+/** A process's stdio as runc takes it: pipes (fds) or a terminal (console socket). */
+export interface RuncIO {
+  runcStdio: [number | null, number | null, number | null];
+  consoleSocket?: string;
+  /** runc has been spawned and holds the fds: close our copies. */
+  afterSpawn(): void;
+  /** runc returned: for a terminal, take the pty master and start copying. */
+  ready(): Promise<void>;
+  resources: ProcessResources;
+}
+
+export async function openIO(stdio: Stdio, opts: { uid?: number; gid?: number; id: string; namespace: string }): Promise<RuncIO> {
+  if (stdio.terminal) {
+    const io = await openConsoleIO(stdio);
+    return {
+      runcStdio: [null, null, null],
+      consoleSocket: io.consoleSocket,
+      afterSpawn: () => undefined,
+      ready: () => io.attach(),
+      resources: { drained: () => io.wait(), closeStdin: () => io.closeStdin(), close: () => io.close(), resize: (w, h) => io.resize(w, h) },
+    };
+  }
+  const io = await openProcessIO(stdio, opts);
+  return {
+    runcStdio: io.runcStdio,
+    afterSpawn: () => io.afterSpawn(),
+    ready: async () => io.afterSpawn(),
+    resources: { drained: () => io.wait(), closeStdin: () => io.closeStdin(), close: () => io.close() },
+  };
+}
