@@ -35,6 +35,13 @@ test('ctr run -t: what is typed reaches the shell in the container and its answe
   assert.match(r.output, /typed-42/);
 });
 
+test('ctr run -t: ResizePty gives the container the size of ctr\'s terminal', async () => {
+  // ctr resizes right after Start (HandleConsoleResize), so the shell waits a moment before asking.
+  const r = await runInPty(ctr(['run', ...runtimeArgs(), '-t', '--rm', '--rootfs', rootfs, 'tty4', '/bin/sh', '-c', 'sleep 0.5; stty size']), { rows: 43, cols: 132 });
+  assert.equal(r.code, 0, r.output);
+  assert.match(r.output, /^43 132\r?$/m);
+});
+
 test('ctr task exec -t: an exec gets its own terminal', async () => {
   let r0 = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, 'tty3', '/bin/sleep', '600']);
   assert.equal(r0.code, 0, r0.stderr);
