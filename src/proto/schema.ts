@@ -16,8 +16,48 @@ const any = (id: number) => ({ type: 'google.protobuf.Any', id });
 
 const idExec = { id: s(1), exec_id: s(2) };
 
+const u64 = (id: number) => ({ type: 'uint64', id });
+
 export const schema: INamespace = {
   nested: {
+    // cgroups/stats/v1/metrics.proto and cgroups/v2/stats/metrics.proto: the subset we fill.
+    io: {
+      nested: {
+        containerd: {
+          nested: {
+            cgroups: {
+              nested: {
+                v1: {
+                  nested: {
+                    Metrics: msg({ pids: { type: 'PidsStat', id: 2 }, cpu: { type: 'CPUStat', id: 3 }, memory: { type: 'MemoryStat', id: 4 } }),
+                    PidsStat: msg({ current: u64(1), limit: u64(2) }),
+                    CPUStat: msg({ usage: { type: 'CPUUsage', id: 1 }, throttling: { type: 'Throttle', id: 2 } }),
+                    CPUUsage: msg({ total: u64(1), kernel: u64(2), user: u64(3), per_cpu: { type: 'uint64', id: 4, rule: 'repeated' } }),
+                    Throttle: msg({ periods: u64(1), throttled_periods: u64(2), throttled_time: u64(3) }),
+                    MemoryStat: msg({
+                      cache: u64(1), rss: u64(2), rss_huge: u64(3), mapped_file: u64(4), dirty: u64(5), writeback: u64(6),
+                      pg_pg_in: u64(7), pg_pg_out: u64(8), pg_fault: u64(9), pg_maj_fault: u64(10),
+                      inactive_anon: u64(11), active_anon: u64(12), inactive_file: u64(13), active_file: u64(14), unevictable: u64(15),
+                      hierarchical_memory_limit: u64(16), total_cache: u64(18), total_rss: u64(19),
+                      usage: { type: 'MemoryEntry', id: 33 }, swap: { type: 'MemoryEntry', id: 34 }, kernel: { type: 'MemoryEntry', id: 35 },
+                    }),
+                    MemoryEntry: msg({ limit: u64(1), usage: u64(2), max: u64(3), failcnt: u64(4) }),
+                  },
+                },
+                v2: {
+                  nested: {
+                    Metrics: msg({ pids: { type: 'PidsStat', id: 1 }, cpu: { type: 'CPUStat', id: 2 }, memory: { type: 'MemoryStat', id: 4 } }),
+                    PidsStat: msg({ current: u64(1), limit: u64(2) }),
+                    CPUStat: msg({ usage_usec: u64(1), user_usec: u64(2), system_usec: u64(3), nr_periods: u64(4), nr_throttled: u64(5), throttled_usec: u64(6) }),
+                    MemoryStat: msg({ anon: u64(1), file: u64(2), usage: u64(32), usage_limit: u64(33), swap_usage: u64(34), swap_limit: u64(35) }),
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
     // pkg/runtimeoptions/v1/api.proto: what CRI and `ctr --runtime-config-path` send a non-runc runtime.
     // config_body (3) is a later addition; containerd 1.6 sends only the path.
     runtimeoptions: {

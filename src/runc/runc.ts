@@ -123,6 +123,12 @@ export class Runc {
     return Array.isArray(pids) ? pids.map(Number) : [];
   }
 
+  /** One `runc events --stats` sample: the container's cgroup stats (runc's types.Stats). */
+  async stats(id: string): Promise<Record<string, unknown>> {
+    const out = JSON.parse((await this.run(['events', '--stats', id])).toString('utf8'));
+    return out.data ?? {};
+  }
+
   async pause(id: string): Promise<void> {
     await this.run(['pause', id]);
   }

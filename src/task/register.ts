@@ -10,7 +10,7 @@ const EMPTY = 'google.protobuf.Empty';
 
 type Method = keyof TaskService & string;
 
-/** rpc name -> [request type, response type, service method or null when not implemented yet]. */
+/** rpc name -> [request type, response type, service method; null would answer Unimplemented]. */
 const methods: Record<string, [string, string, Method | null]> = {
   State: ['StateRequest', 'StateResponse', 'state'],
   Create: ['CreateTaskRequest', 'CreateTaskResponse', 'create'],
@@ -24,9 +24,9 @@ const methods: Record<string, [string, string, Method | null]> = {
   Exec: ['ExecProcessRequest', EMPTY, 'exec'],
   ResizePty: ['ResizePtyRequest', EMPTY, 'resizePty'],
   CloseIO: ['CloseIORequest', EMPTY, 'closeIO'],
-  Update: ['UpdateTaskRequest', EMPTY, null],
+  Update: ['UpdateTaskRequest', EMPTY, 'update'],
   Wait: ['WaitRequest', 'WaitResponse', 'wait'],
-  Stats: ['StatsRequest', 'StatsResponse', null],
+  Stats: ['StatsRequest', 'StatsResponse', 'stats'],
   Connect: ['ConnectRequest', 'ConnectResponse', 'connect'],
   Shutdown: ['ShutdownRequest', EMPTY, 'shutdown'],
 };

@@ -5,7 +5,8 @@ import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
 import { mountAll, unmountAll } from '../sys/mount';
-import { watchOOM } from '../sys/eventfd';
+import { isCgroupV2, watchOOM } from '../sys/eventfd';
+import { metricsAny, type RuncStats } from './metrics';
 import { openIO } from './io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
@@ -164,6 +165,14 @@ class RuncContainerDriver implements RuncDriver {
       throw wrap(err, words ? `criu: ${words}` : '');
     }
     return { pid: await readPid(pidFile), resources: io.resources };
+  }
+
+  async stats(id: string): Promise<Any> {
+    return metricsAny((await this.runc.stats(id)) as RuncStats, isCgroupV2());
+  }
+
+  update(id: string, resources: object): Promise<void> {
+    return this.runc.update(id, resources);
   }
 
   pause(id: string): Promise<void> {

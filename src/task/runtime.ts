@@ -38,6 +38,10 @@ export interface RuncDriver {
   checkpoint(id: string, bundle: string, imagePath: string, opts: CheckpointOptions): Promise<void>;
   /** Restore a container created from a checkpoint (its Start). */
   restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned>;
+  /** Cgroup metrics as an Any containerd decodes (io.containerd.cgroups.v1/v2.Metrics). */
+  stats(id: string): Promise<Any>;
+  /** Apply new linux resources (OCI LinuxResources, JSON). */
+  update(id: string, resources: object): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
 }

@@ -192,6 +192,26 @@ export class TaskService {
     return {};
   }
 
+  async stats(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, '');
+    if (proc.state === 'stopped' || proc.state === 'deleted') throw failedPrecondition(`stats of ${container.id}: it is ${proc.state}`);
+    return { stats: await this.driverOf(container.id).stats(container.id) };
+  }
+
+  async update(r: Req): Promise<Req> {
+    const { container, proc } = this.lookup(r.id, '');
+    const any = r.resources as Any | undefined;
+    let resources: object;
+    try {
+      resources = JSON.parse(Buffer.from(any?.value ?? []).toString('utf8'));
+      if (!resources || typeof resources !== 'object' || Array.isArray(resources)) throw new Error('not an object');
+    } catch (err) {
+      throw invalidArgument(`update ${container.id}: resources (${any?.type_url || 'none'}) must be OCI LinuxResources as JSON: ${(err as Error).message}`);
+    }
+    await proc.run('update', () => this.driverOf(container.id).update(container.id, resources));
+    return {};
+  }
+
   async pause(r: Req): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     await proc.run('pause', async () => {

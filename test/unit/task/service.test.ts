@@ -26,6 +26,8 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
     delete: async (id) => void calls.push(`delete ${id}`),
     ps: async () => [1001],
     pause: async (id) => void calls.push(`pause ${id}`),
+    stats: async (id) => (calls.push(`stats ${id}`), { type_url: 'x', value: Buffer.alloc(0) }),
+    update: async (id, res) => void calls.push(`update ${id} ${JSON.stringify(res)}`),
     checkpoint: async (id) => void calls.push(`checkpoint ${id}`),
     restore: async (id) => (calls.push(`restore ${id}`), { pid: ++nextPid, resources: resources() }),
     resume: async (id) => void calls.push(`resume ${id}`),

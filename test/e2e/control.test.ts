@@ -1,0 +1,73 @@
+/** Stats and Update through ctr: cgroup metrics containerd can read, new limits applied by runc update. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startContainerd, type Containerd } from '../helpers/containerd';
+import { busyboxRootfs } from '../helpers/rootfs';
+import { settleLeaks } from '../helpers/leaks';
+import { runtimeArgs } from '../helpers/shim';
+import { isCgroupV2, memoryCgroupV1, cgroupV2 } from '../../src/sys/eventfd';
+import { updateTask } from '../helpers/tasks-grpc';
+import { dial } from '../../src/ttrpc/client';
+import { encode } from '../../src/proto';
+import { ShimError } from '../../src/errors';
+
+let ctd: Containerd;
+let rootfs: string;
+before(async () => {
+  ctd = await startContainerd({ name: 'control' });
+  rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, 'ctl1', '/bin/sh', '-c', 'sleep 600 & sleep 600']);
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => ctd?.stop());
+
+const pidOf = async (id: string) => Number((await ctd.ctr(['task', 'ls'])).stdout.toString().match(new RegExp(`^${id}\\s+(\\d+)`, 'm'))![1]);
+const memoryLimit = (pid: number) =>
+  isCgroupV2()
+    ? readFileSync(path.join(cgroupV2(pid)!, 'memory.max'), 'utf8').trim()
+    : readFileSync(path.join(memoryCgroupV1(pid)!, 'memory.limit_in_bytes'), 'utf8').trim();
+
+test('ctr task metrics shows memory (with its limit), cpu and pids from the shim\'s Stats', async () => {
+  const r = await ctd.ctr(['task', 'metrics', '--format', 'json', 'ctl1']);
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout.toString());
+  // ctr prints the decoded io.containerd.cgroups.v1 (or v2) Metrics.
+  if (isCgroupV2()) {
+    assert.equal(m.memory.usage_limit, 64 << 20);
+    assert.ok(m.pids.current >= 2);
+  } else {
+    assert.equal(m.memory.usage.limit, 64 << 20);
+    assert.ok(m.memory.usage.usage > 0, 'memory in use');
+    assert.ok(m.cpu.usage.total > 0, 'cpu time used');
+    assert.ok(m.pids.current >= 2, `sh and a sleep: ${m.pids.current}`);
+  }
+  const table = await ctd.ctr(['task', 'metrics', 'ctl1']);
+  assert.match(table.stdout.toString(), /memory\.usage_in_bytes|memory\.usage/);
+});
+
+test('Update through containerd (Tasks/Update; ctr 1.6 has no command for it) changes the limit in the container\'s cgroup', async () => {
+  const pid = await pidOf('ctl1');
+  assert.equal(memoryLimit(pid), String(64 << 20));
+  await updateTask(ctd.address, 'default', 'ctl1', { memory: { limit: 32 << 20 } });
+  assert.equal(memoryLimit(pid), String(32 << 20));
+  await assert.rejects(updateTask(ctd.address, 'default', 'ctl1', { memory: { limit: 'lots' } }), /runc update failed/);
+});
+
+test('stats and update of a stopped task are refused with its state named', async () => {
+  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'ctl1']);
+  await new Promise((res) => setTimeout(res, 500));
+  // containerd swallows a metrics error ("no metrics received"), so ask the shim on its socket.
+  const client = await dial(readFileSync(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', 'ctl1', 'address'), 'utf8'));
+  await assert.rejects(client.call('containerd.task.v2.Task', 'Stats', encode('containerd.task.v2.StatsRequest', { id: 'ctl1' })), (e: unknown) =>
+    e instanceof ShimError && e.kind === 'FailedPrecondition' && /stats of ctl1: it is stopped/.test(e.message));
+  client.close();
+  await assert.rejects(updateTask(ctd.address, 'default', 'ctl1', { memory: { limit: 16 << 20 } }), /cannot update init process ctl1: it is stopped/);
+  await ctd.ctr(['task', 'delete', 'ctl1']);
+  await ctd.ctr(['container', 'delete', 'ctl1']);
+});
+
+test('afterwards no shim process, no mount and no zombie is left', async () => {
+  assert.deepEqual(await settleLeaks([ctd.state, ctd.root, ctd.dir]), { shims: [], mounts: [], zombies: [] });
+});
