@@ -100,7 +100,8 @@ export async function serve(flags: Flags): Promise<void> {
       shutdownDone$: shutdown.done$,
       stopServing: async () => {
         await server.shutdown();
-        const address = readAddress(bundle);
+        // `start` names our socket with -socket: with grouping, the first bundle may be long gone.
+        const address = flags.socket || readAddress(bundle);
         if (address) removeSocket(address);
       },
       drainPublisher: () => publisher.drain(),

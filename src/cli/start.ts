@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Flags } from './flags';
 import { removeSocket, socketAddress, socketPath, writeAddress } from './address';
+import { groupKey, groupingFromOptions } from './grouping';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -13,8 +14,10 @@ import { removeSocket, socketAddress, socketPath, writeAddress } from './address
 export async function start(flags: Flags): Promise<void> {
   if (!flags.id) throw new Error('start: -id is required');
   const bundle = flags.bundle || process.cwd();
-  const grouping = flags.id;
-  const address = socketAddress(flags.address, flags.namespace, grouping);
+  // containerd writes the runtime options (a protobuf Any) to our stdin; they may name our config.
+  const options = await readStdin();
+  const key = groupKey(groupingFromOptions(options), flags.id, flags.namespace, bundle);
+  const address = socketAddress(flags.address, flags.namespace, key);
 
   let server: net.Server;
   try {
@@ -24,7 +27,6 @@ export async function start(flags: Flags): Promise<void> {
     if (await canConnect(address)) {
       // A live shim already serves this group: reuse it.
       writeAddress(bundle, address);
-      await drainStdin();
       process.stdout.write(address);
       return;
     }
@@ -36,7 +38,7 @@ export async function start(flags: Flags): Promise<void> {
     writeAddress(bundle, address);
     const fd = (server as any)._handle?.fd as number | undefined;
     if (typeof fd !== 'number' || fd < 0) throw new Error('cannot find the listening socket fd to hand to the serving process');
-    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address];
+    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address, '-socket', address];
     if (flags.debug) args.push('-debug');
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], {
@@ -50,7 +52,6 @@ export async function start(flags: Flags): Promise<void> {
       child.once('error', reject);
     });
     child.unref();
-    await drainStdin();
     adjustOOMScore(child.pid!);
   } catch (err) {
     server.close();
@@ -88,8 +89,8 @@ function canConnect(address: string): Promise<boolean> {
   });
 }
 
-/** containerd writes the runtime options (a protobuf Any) to start's stdin; read it to the end. */
-async function drainStdin(): Promise<Buffer> {
+/** Read start's stdin to the end (containerd gives /dev/null when it has no options). */
+async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
