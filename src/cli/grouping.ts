@@ -26,11 +26,14 @@ export function groupKey(grouping: Grouping, id: string, namespace: string, bund
   return id;
 }
 
-/** The grouping a `start` was given through its runtime options on stdin (none: pod). */
-export function groupingFromOptions(stdin: Buffer): Grouping {
-  if (stdin.length === 0) return 'pod';
+/** What `start` takes from the runtime options on its stdin: the grouping and the shim's cgroup. */
+export function startOptions(stdin: Buffer): { grouping: Grouping; shimCgroup: string } {
+  if (stdin.length === 0) return { grouping: 'pod', shimCgroup: '' };
+  // Loaded only when containerd sent options: the common `start` stays free of protobufjs.
   const { decode } = require('../proto') as typeof import('../proto');
   const { shimConfigFrom } = require('../task/options') as typeof import('../task/options');
-  const any = decode<{ type_url: string; value: Buffer }>('google.protobuf.Any', stdin);
-  return shimConfigFrom(any).grouping;
+  const config = shimConfigFrom(decode<{ type_url: string; value: Buffer }>('google.protobuf.Any', stdin));
+  return { grouping: config.grouping, shimCgroup: config.runc.shim_cgroup };
 }
+
+export const groupingFromOptions = (stdin: Buffer): Grouping => startOptions(stdin).grouping;

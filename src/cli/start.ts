@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Flags } from './flags';
 import { removeSocket, socketAddress, socketPath, writeAddress } from './address';
-import { groupKey, groupingFromOptions } from './grouping';
+import { groupKey, startOptions } from './grouping';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -16,7 +16,8 @@ export async function start(flags: Flags): Promise<void> {
   const bundle = flags.bundle || process.cwd();
   // containerd writes the runtime options (a protobuf Any) to our stdin; they may name our config.
   const options = await readStdin();
-  const key = groupKey(groupingFromOptions(options), flags.id, flags.namespace, bundle);
+  const { grouping, shimCgroup } = startOptions(options);
+  const key = groupKey(grouping, flags.id, flags.namespace, bundle);
   const address = socketAddress(flags.address, flags.namespace, key);
 
   let server: net.Server;
@@ -52,6 +53,7 @@ export async function start(flags: Flags): Promise<void> {
       child.once('error', reject);
     });
     child.unref();
+    if (shimCgroup) joinCgroup(child.pid!, shimCgroup);
     adjustOOMScore(child.pid!);
   } catch (err) {
     server.close();
@@ -108,4 +110,22 @@ function adjustOOMScore(pid: number): void {
   } catch {
     // Best effort: some machines refuse oom_score_adj changes.
   }
+}
+
+/**
+ * Options.ShimCgroup: put the serving process in that cgroup, as the Go manager does — every
+ * v1 hierarchy that has it, or the one v2 tree.
+ */
+function joinCgroup(pid: number, cgroup: string): void {
+  const root = '/sys/fs/cgroup';
+  const dirs = existsSync(path.join(root, 'cgroup.controllers'))
+    ? [path.join(root, cgroup)]
+    : readdirSync(root).map((h) => path.join(root, h, cgroup));
+  let joined = 0;
+  for (const dir of dirs) {
+    if (!existsSync(path.join(dir, 'cgroup.procs'))) continue;
+    writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+    joined++;
+  }
+  if (joined === 0) throw new Error(`failed to load cgroup ${cgroup}: no hierarchy under ${root} has it`);
 }

@@ -1,11 +1,11 @@
 /** Runtime options as containerd sends them: runc Options from ctr's flags, our TOML via --runtime-config-path. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
-import { settleLeaks } from '../helpers/leaks';
+import { settleLeaks, snapshotLeaks } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
 
 let ctd: Containerd;
@@ -55,6 +55,29 @@ test('--no-pivot (ctr sends the legacy containerd.linux.runc.CreateOptions) beco
   await new Promise((res) => setTimeout(res, 300));
   await ctd.ctr(['task', 'delete', 'np1']);
   await ctd.ctr(['container', 'delete', 'np1']);
+});
+
+test('shim_cgroup in our config puts the serving process in that cgroup', async () => {
+  const name = `rx-shim-test-${process.pid}`;
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const dirs = v2 ? [`/sys/fs/cgroup/${name}`] : ['memory', 'pids'].map((h) => `/sys/fs/cgroup/${h}/${name}`);
+  dirs.forEach((d) => mkdirSync(d, { recursive: true }));
+  try {
+    const config = path.join(ctd.dir, 'cg.toml');
+    writeFileSync(config, `[runc]\nshim_cgroup = "/${name}"\n`);
+    const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '-d', '--rootfs', rootfs, 'cg1', '/bin/sleep', '60']);
+    assert.equal(r.code, 0, r.stderr);
+    const [shim] = snapshotLeaks(ctd.dir).shims;
+    assert.ok(shim, 'a serving process');
+    assert.match(readFileSync(`/proc/${shim}/cgroup`, 'utf8'), new RegExp(`:/${name}$`, 'm'));
+    await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'cg1']);
+    await new Promise((res) => setTimeout(res, 500));
+    await ctd.ctr(['task', 'delete', 'cg1']);
+    await ctd.ctr(['container', 'delete', 'cg1']);
+    await settleLeaks([ctd.dir]);
+  } finally {
+    dirs.forEach((d) => rmdirSync(d));
+  }
 });
 
 test('afterwards no shim process, no mount and no zombie is left', async () => {
