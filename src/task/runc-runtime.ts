@@ -117,6 +117,11 @@ class RuncContainerDriver implements RuncDriver {
     return this.runc.ps(id);
   }
 
+  async initExited(id: string, bundle: string): Promise<void> {
+    if (!(await sharesPidNamespace(bundle))) return;
+    await this.runc.kill(id, 9, { all: true }).catch((err) => this.log.warn({ id, err: String(err) }, "failed to kill init's children"));
+  }
+
   async checkpoint(id: string, bundle: string, imagePath: string, o: CheckpointOptions): Promise<void> {
     const work = o.work_path || path.join(bundle, 'criu-work');
     try {
@@ -195,6 +200,17 @@ async function readPid(file: string): Promise<number> {
   const pid = parseInt((await readFile(file, 'utf8')).trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid in ${file}`);
   return pid;
+}
+
+/** True unless the spec gives the container a pid namespace of its own (runc.ShouldKillAllOnExit). */
+export async function sharesPidNamespace(bundle: string): Promise<boolean> {
+  try {
+    const spec = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8'));
+    const namespaces: Array<{ type: string; path?: string }> = spec?.linux?.namespaces ?? [];
+    return !namespaces.some((ns) => ns.type === 'pid' && !ns.path);
+  } catch {
+    return true;
+  }
 }
 
 /** Exec ids come from clients; keep them from naming paths outside the bundle. */

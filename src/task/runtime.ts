@@ -34,6 +34,11 @@ export interface RuncDriver {
   kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void>;
   delete(id: string): Promise<void>;
   ps(id: string): Promise<number[]>;
+  /**
+   * The init exited: when the container shares a pid namespace (so the kernel does not end the
+   * rest), kill what is left, as Go's ShouldKillAllOnExit + KillAll.
+   */
+  initExited(id: string, bundle: string): Promise<void>;
   /** Checkpoint into `imagePath`; a failure carries criu's own words. */
   checkpoint(id: string, bundle: string, imagePath: string, opts: CheckpointOptions): Promise<void>;
   /** Restore a container created from a checkpoint (its Start). */

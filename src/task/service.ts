@@ -371,6 +371,7 @@ export class TaskService {
   private watch(container: Container, proc: Process): void {
     this.router.claim(proc.pid, (e) => {
       if (!proc.setExited(e.status, e.time)) return;
+      if (proc.kind === 'init') void this.drivers.get(container.id)?.initExited(container.id, container.bundle);
       this.deps.log.info({ id: container.id, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
       // Output keeps flowing until the last holder of the pipes is gone; close what is ours after.
       this.deps.emit({

@@ -25,6 +25,7 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
     kill: async (id, sig) => void calls.push(`kill ${id} ${sig}`),
     delete: async (id) => void calls.push(`delete ${id}`),
     ps: async () => [1001],
+    initExited: async (id) => void calls.push(`initExited ${id}`),
     pause: async (id) => void calls.push(`pause ${id}`),
     stats: async (id) => (calls.push(`stats ${id}`), { type_url: 'x', value: Buffer.alloc(0) }),
     update: async (id, res) => void calls.push(`update ${id} ${JSON.stringify(res)}`),
