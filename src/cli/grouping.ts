@@ -30,9 +30,8 @@ export function groupKey(grouping: Grouping, id: string, namespace: string, bund
 export function startOptions(stdin: Buffer): { grouping: Grouping; shimCgroup: string } {
   if (stdin.length === 0) return { grouping: 'pod', shimCgroup: '' };
   // Loaded only when containerd sent options: the common `start` stays free of protobufjs.
-  const { decode } = require('../proto') as typeof import('../proto');
-  const { shimConfigFrom } = require('../task/options') as typeof import('../task/options');
-  const config = shimConfigFrom(decode<{ type_url: string; value: Buffer }>('google.protobuf.Any', stdin));
+  const { decodeStartOptions } = require('./runtime-options') as typeof import('./runtime-options');
+  const config = decodeStartOptions(stdin);
   return { grouping: config.grouping, shimCgroup: config.runc.shim_cgroup };
 }
 

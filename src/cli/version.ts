@@ -7,11 +7,11 @@ export const VERSION = '0.1.0';
 
 /** The git commit the build was made from: `npm run build` writes it to dist/REVISION. */
 export function revision(): string {
-  for (const dir of [path.join(__dirname, '../..'), path.join(__dirname, '..')]) {
+  for (const dir of [__dirname, path.join(__dirname, '../..')]) {
     try {
       return readFileSync(path.join(dir, 'REVISION'), 'utf8').trim() || 'unknown';
     } catch {
-      // try the next layout (tsc output vs bundle)
+      // try the next layout (bundle in dist/, or tsc output in dist/src/cli)
     }
   }
   return 'unknown';
