@@ -1,7 +1,7 @@
 import { constants, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { filter, lastValueFrom, Subject } from 'rxjs';
+import { filter, lastValueFrom, share, Subject } from 'rxjs';
 import { createLogger, type Logger } from '../log';
 import { serve$ } from '../pipeline';
 import { loadAll$, type Registration } from '../plugins';
@@ -33,8 +33,9 @@ export async function serve(flags: Flags): Promise<void> {
   trackNodeChildren();
   setChildSubreaper();
 
-  const signals$ = createSignals$().pipe(taps.tap('signals'));
-  const exits$ = createExits$(signals$.pipe(filter((s) => s === 'SIGCHLD'))).pipe(taps.tap('exits'));
+  // Tap before share: one log line per event, however many subscribers.
+  const signals$ = createSignals$().pipe(taps.tap('signals'), share());
+  const exits$ = createExits$(signals$.pipe(filter((s) => s === 'SIGCHLD'))).pipe(taps.tap('exits'), share());
   // Hold the reaper (and the signal handlers) for the life of the process.
   const reaping = exits$.subscribe();
 

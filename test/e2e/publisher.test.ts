@@ -57,3 +57,13 @@ test('with RX_TAP set, each tapped stream writes one structured line per event i
   const topics = lines.filter((l) => l.stream === 'events' && l.event === 'next').map((l) => l.value.topic);
   assert.deepEqual(topics, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
 });
+
+test('each tapped event is logged once, however many subscribers the stream has', async () => {
+  const lines = ctd.log().split('\n').filter((l) => l.startsWith('{') && l.includes('"stream":"exits"') && l.includes('"event":"next"'));
+  const keys = lines.map((l) => {
+    const j = JSON.parse(l);
+    return `${j.pid}:${j.value.pid}:${j.value.time}`;
+  });
+  assert.ok(keys.length > 0);
+  assert.equal(new Set(keys).size, keys.length, `duplicated tap lines: ${keys.join(' ')}`);
+});
