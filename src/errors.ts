@@ -12,6 +12,8 @@ export type ErrorKind =
   | 'Unimplemented'
   | 'DeadlineExceeded'
   | 'Canceled'
+  /** A message over ttrpc's 4 MiB limit (containerd/ttrpc channel.go). */
+  | 'ResourceExhausted'
   | 'Internal'
   | 'Unknown';
 
@@ -45,6 +47,7 @@ const kindToCode: Record<ErrorKind, number> = {
   Unimplemented: Code.Unimplemented,
   DeadlineExceeded: Code.DeadlineExceeded,
   Canceled: Code.Canceled,
+  ResourceExhausted: Code.ResourceExhausted,
   Internal: Code.Internal,
   Unknown: Code.Unknown,
 };

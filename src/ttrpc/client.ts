@@ -1,10 +1,11 @@
 import net from 'node:net';
 import { fromStatus, ShimError } from '../errors';
-import { ConnectionClosedError, isCloseError } from './errors';
-import { encodeFrame, FrameDecoder, MessageType } from './frame';
+import { ConnectionClosedError } from './errors';
+import { encodeFrame, FrameDecoder, MessageType, OversizeError, oversizeMessage } from './frame';
 import { decodeResponse, encodeRequest } from './wire';
 
 export interface CallOptions {
+  /** Sent as timeout_nano; the server aborts the handler at the deadline. */
   timeoutMs?: number;
   metadata?: Record<string, string>;
 }
@@ -15,75 +16,94 @@ interface Pending {
   timer?: NodeJS.Timeout;
 }
 
-/** A ttrpc client on one connection (containerd/ttrpc client.go): odd stream ids from 1. */
+/**
+ * Grace past the deadline before the client gives up on its own: the server's
+ * DeadlineExceeded normally arrives first and is the answer the caller sees.
+ */
+const LOCAL_DEADLINE_GRACE_MS = 50;
+
+/**
+ * A ttrpc client on one connection (containerd/ttrpc client.go): stream ids odd and
+ * increasing from 1, many calls in flight, answers matched by stream id. Once the connection
+ * is gone every pending and later call rejects with the one ConnectionClosedError.
+ */
 export class Client {
-  private nextStream = 1;
+  private nextStreamId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder();
   private closedError?: ConnectionClosedError;
+  /** Resolves when the socket has closed, for whatever reason. */
   readonly closed: Promise<void>;
 
   constructor(private readonly socket: net.Socket) {
     let markClosed!: () => void;
     this.closed = new Promise((resolve) => (markClosed = resolve));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(isCloseError(err) ? String((err as NodeJS.ErrnoException).code) : String(err)));
+    // EOF, EPIPE, ECONNRESET and the rest fold into one error, as Go's filterCloseErr.
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err.code ?? err.message));
     socket.on('close', () => {
       this.fail('connection closed');
       markClosed();
     });
+    if (socket.destroyed) this.fail('connection closed');
   }
 
   call(service: string, method: string, payload: Buffer, opts: CallOptions = {}): Promise<Buffer> {
     if (this.closedError) return Promise.reject(this.closedError);
-    const streamId = this.nextStream;
-    this.nextStream += 2;
-    const req = encodeRequest({
-      service,
-      method,
-      payload,
-      timeoutNano: opts.timeoutMs ? opts.timeoutMs * 1e6 : 0,
-      metadata: Object.entries(opts.metadata ?? {}),
-    });
+    const streamId = this.nextStreamId;
+    this.nextStreamId += 2;
+    let frame: Buffer;
+    try {
+      const req = encodeRequest({
+        service,
+        method,
+        payload,
+        timeoutNano: opts.timeoutMs ? Math.round(opts.timeoutMs * 1e6) : 0,
+        metadata: Object.entries(opts.metadata ?? {}),
+      });
+      frame = encodeFrame({ streamId, type: MessageType.Request, flags: 0, payload: req });
+    } catch (err) {
+      if (err instanceof OversizeError) return Promise.reject(new ShimError('ResourceExhausted', err.message));
+      return Promise.reject(new ShimError('InvalidArgument', `ttrpc: encoding request: ${(err as Error).message}`, err));
+    }
     return new Promise<Buffer>((resolve, reject) => {
       const p: Pending = { resolve, reject };
       if (opts.timeoutMs) {
-        p.timer = setTimeout(() => {
-          this.pending.delete(streamId);
-          reject(new ShimError('DeadlineExceeded', `${service}/${method}: context deadline exceeded`));
-        }, opts.timeoutMs + 50);
+        p.timer = setTimeout(
+          () => this.settle(streamId, new ShimError('DeadlineExceeded', `${service}/${method}: context deadline exceeded`)),
+          opts.timeoutMs + LOCAL_DEADLINE_GRACE_MS,
+        );
       }
       this.pending.set(streamId, p);
-      try {
-        this.socket.write(encodeFrame({ streamId, type: MessageType.Request, flags: 0, payload: req }));
-      } catch (err) {
-        this.pending.delete(streamId);
-        if (p.timer) clearTimeout(p.timer);
-        reject(err instanceof Error ? new ShimError('InvalidArgument', err.message) : err);
-      }
+      // A write on a dying socket reports through 'error'/'close', which reject this call.
+      this.socket.write(frame);
     });
   }
 
+  /** Close the connection; pending calls reject with ConnectionClosedError. */
   close(): void {
+    this.fail('closed by client');
     this.socket.destroy();
   }
 
   private onData(chunk: Buffer): void {
     for (const item of this.decoder.write(chunk)) {
       if (item.kind === 'oversize') {
-        this.settle(item.streamId, new ShimError('Internal', `response length ${item.length} exceeds the maximum`));
+        this.settle(item.streamId, new ShimError('ResourceExhausted', oversizeMessage(item.length)));
         continue;
       }
-      if (item.frame.type !== MessageType.Response) continue;
+      const { frame } = item;
+      // Go's client ignores what it does not expect (client.go recv loop).
+      if (frame.type !== MessageType.Response) continue;
       let res;
       try {
-        res = decodeResponse(item.frame.payload);
+        res = decodeResponse(frame.payload);
       } catch (err) {
-        this.settle(item.frame.streamId, new ShimError('Internal', `ttrpc: invalid response: ${(err as Error).message}`));
+        this.settle(frame.streamId, new ShimError('Internal', `ttrpc: invalid response: ${(err as Error).message}`));
         continue;
       }
-      if (res.status.code !== 0) this.settle(item.frame.streamId, fromStatus(res.status.code, res.status.message));
-      else this.settle(item.frame.streamId, res.payload);
+      if (res.status.code !== 0) this.settle(frame.streamId, fromStatus(res.status.code, res.status.message));
+      else this.settle(frame.streamId, res.payload);
     }
   }
 
@@ -106,29 +126,33 @@ export class Client {
   }
 }
 
-/** The socket path of an address: unix:///path, /path, or an abstract name as \0name or @name. */
+/**
+ * The socket path of a shim or containerd address: `unix:///abs/path`, `/abs/path`, or a Linux
+ * abstract name written `\0name`, `@name` or `unix://@name` (containerd's shim addresses).
+ */
 export function socketPathOf(address: string): string {
   if (address.startsWith('unix://')) address = address.slice('unix://'.length);
   if (address.startsWith('@')) return '\0' + address.slice(1);
   return address;
 }
 
-/** Connect to a ttrpc server; a refused or missing socket is a ConnectionClosedError (Unavailable). */
+/** Connect to a ttrpc server; a refused, missing or slow socket is a ConnectionClosedError. */
 export function dial(address: string, timeoutMs = 5000): Promise<Client> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPathOf(address));
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ConnectionClosedError(`dial ${address}: timed out`));
+      reject(new ConnectionClosedError(`dial ${address}: timed out after ${timeoutMs}ms`));
     }, timeoutMs);
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ConnectionClosedError(`dial ${address}: ${err.code ?? err.message}`));
+    };
+    socket.once('error', onError);
     socket.once('connect', () => {
       clearTimeout(timer);
-      socket.removeAllListeners('error');
+      socket.removeListener('error', onError);
       resolve(new Client(socket));
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new ConnectionClosedError(`dial ${address}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
     });
   });
 }

@@ -1,16 +1,19 @@
 import type net from 'node:net';
 import { Code } from '../errors';
-import { encodeFrame, FrameDecoder, MessageType } from './frame';
+import { encodeFrame, FrameDecoder, MessageType, oversizeMessage } from './frame';
 import type { ServiceRegistry } from './services';
-import { decodeRequest, encodeResponse, type Status } from './wire';
+import { decodeRequest, encodeResponse, type Request, type Status } from './wire';
 
-type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type Log = (level: LogLevel, msg: string, fields?: object) => void;
 
 export interface ServerOptions {
   log?: Log;
-  /** Refuse a connection before reading from it (same-user check through SO_PEERCRED). */
+  /** Refuse a connection before reading from it (the same-user check through SO_PEERCRED). */
   peerCheck?: (socket: net.Socket) => boolean;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A ttrpc server (containerd/ttrpc server.go): many connections, many calls in flight on
@@ -19,70 +22,97 @@ export interface ServerOptions {
  */
 export class Server {
   private readonly conns = new Set<Connection>();
-  private listeners: net.Server[] = [];
+  private readonly listeners: net.Server[] = [];
   private closing = false;
 
-  constructor(private readonly registry: ServiceRegistry, private readonly opts: ServerOptions = {}) {}
+  constructor(
+    private readonly registry: ServiceRegistry,
+    private readonly opts: ServerOptions = {},
+  ) {}
 
   serve(listener: net.Server): void {
     this.listeners.push(listener);
-    listener.on('connection', (socket: net.Socket) => {
-      if (this.closing) return void socket.destroy();
-      if (this.opts.peerCheck && !this.opts.peerCheck(socket)) {
-        this.log('warn', 'ttrpc: connection refused by peer check');
-        return void socket.destroy();
-      }
-      const conn = new Connection(socket, this.registry, (l, m, f) => this.log(l, m, f));
-      this.conns.add(conn);
-      socket.once('close', () => this.conns.delete(conn));
-    });
+    listener.on('connection', (socket: net.Socket) => this.accept(socket));
     listener.on('error', (err) => this.log('error', 'ttrpc: listener error', { err: String(err) }));
   }
 
+  /** Connections open now. */
   connections(): number {
     return this.conns.size;
   }
 
-  /** Stop accepting; wait for calls in flight to be answered; then close every connection. */
+  /**
+   * Stop accepting; let each connection finish its calls in flight and close once idle
+   * (Go's Shutdown closes idle connections); resolves when every connection is gone.
+   */
   async shutdown(): Promise<void> {
     this.closing = true;
-    // net.Server.close calls back only once every connection has ended: start it, don't wait.
+    // net.Server.close calls back only once every connection has ended: start it, don't wait yet.
     const listenersClosed = Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
-    await Promise.all([...this.conns].map((c) => c.idle()));
-    for (const c of this.conns) c.close();
+    await Promise.all([...this.conns].map((c) => c.drain()));
     await listenersClosed;
   }
 
+  /** Close the listeners and every connection now; handlers in flight see their signal abort. */
   close(): void {
     this.closing = true;
     for (const l of this.listeners) l.close();
     for (const c of this.conns) c.close();
   }
 
-  private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: object): void {
-    this.opts.log?.(level, msg, fields);
+  private accept(socket: net.Socket): void {
+    // Before any listener on the socket: an error here must not become an uncaught one.
+    socket.on('error', (err) => this.log('debug', 'ttrpc: connection error', { err: String(err) }));
+    if (this.closing) return void socket.destroy();
+    let allowed = true;
+    try {
+      allowed = !this.opts.peerCheck || this.opts.peerCheck(socket);
+    } catch (err) {
+      this.log('warn', 'ttrpc: peer check failed', { err: String(err) });
+      allowed = false;
+    }
+    if (!allowed) {
+      this.log('warn', 'ttrpc: connection refused by peer check');
+      return void socket.destroy();
+    }
+    const conn = new Connection(socket, this.registry, (l, m, f) => this.log(l, m, f));
+    this.conns.add(conn);
+    socket.once('close', () => this.conns.delete(conn));
+  }
+
+  private log(level: LogLevel, msg: string, fields?: object): void {
+    try {
+      this.opts.log?.(level, msg, fields);
+    } catch {
+      // A failing logger must not take a connection down with it.
+    }
   }
 }
 
+/** One client connection: reads frames, runs requests, writes responses by stream id. */
 class Connection {
   private readonly decoder = new FrameDecoder();
-  private readonly inflight = new Map<number, AbortController>();
-  private idleWaiters: Array<() => void> = [];
+  private readonly inflight = new Set<number>();
+  /** Aborted when the socket closes: the handlers in flight see their caller go. */
   private readonly gone = new AbortController();
+  private draining = false;
+  private readonly closedPromise: Promise<void>;
 
-  constructor(private readonly socket: net.Socket, private readonly registry: ServiceRegistry, private readonly log: Log) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly registry: ServiceRegistry,
+    private readonly log: Log,
+  ) {
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.log('debug', 'ttrpc: connection error', { err: String(err) }));
-    socket.on('close', () => {
-      // A caller that went away: its handlers see their signal abort.
-      this.gone.abort(new Error('connection closed'));
-      for (const c of this.inflight.values()) c.abort(new Error('connection closed'));
-    });
+    socket.once('close', () => this.gone.abort(new Error('ttrpc: connection closed')));
   }
 
-  idle(): Promise<void> {
-    if (this.inflight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Close once no call is in flight; resolves when the socket is closed. */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inflight.size === 0) this.close();
+    return this.closedPromise;
   }
 
   close(): void {
@@ -92,62 +122,60 @@ class Connection {
   private onData(chunk: Buffer): void {
     for (const item of this.decoder.write(chunk)) {
       if (item.kind === 'oversize') {
-        this.respond(item.streamId, {
-          code: Code.ResourceExhausted,
-          message: `message length ${item.length} exceed maximum message size of ${4 << 20}`,
-        });
+        // Go answers on the same stream and keeps the connection (channel.go recv).
+        this.respond(item.streamId, { code: Code.ResourceExhausted, message: oversizeMessage(item.length) });
         continue;
       }
       const { frame } = item;
       if (frame.type !== MessageType.Request) {
-        // As Go's server: message types it does not know are ignored.
-        this.log('debug', 'ttrpc: ignoring frame of unknown type', { type: frame.type, stream: frame.streamId });
+        // "we must ignore this for future compat" (server.go).
+        this.log('debug', 'ttrpc: ignoring message of unknown type', { type: frame.type, stream: frame.streamId });
         continue;
       }
-      if (frame.streamId % 2 === 0) {
-        this.respond(frame.streamId, { code: Code.InvalidArgument, message: `stream id ${frame.streamId} must be odd (client-initiated)` });
-        continue;
-      }
-      if (this.inflight.has(frame.streamId)) {
-        this.respond(frame.streamId, { code: Code.InvalidArgument, message: `stream id ${frame.streamId} is already in use` });
-        continue;
-      }
-      let req;
+      let req: Request;
       try {
         req = decodeRequest(frame.payload);
       } catch (err) {
-        this.respond(frame.streamId, { code: Code.InvalidArgument, message: `ttrpc: invalid request: ${(err as Error).message}` });
+        this.respond(frame.streamId, { code: Code.InvalidArgument, message: `unmarshal request error: ${(err as Error).message}` });
+        continue;
+      }
+      if (frame.streamId % 2 !== 1) {
+        this.respond(frame.streamId, { code: Code.InvalidArgument, message: 'StreamID must be odd for client initiated streams' });
+        continue;
+      }
+      if (this.inflight.has(frame.streamId)) {
+        // Go would run both and answer twice; a second answer on one stream helps no client.
+        this.respond(frame.streamId, { code: Code.InvalidArgument, message: `StreamID ${frame.streamId} is already in use` });
         continue;
       }
       this.call(frame.streamId, req);
     }
   }
 
-  private call(streamId: number, req: ReturnType<typeof decodeRequest>): void {
-    const controller = new AbortController();
-    this.inflight.set(streamId, controller);
+  private call(streamId: number, req: Request): void {
+    this.inflight.add(streamId);
     this.registry
-      .dispatch(req, controller.signal)
-      .then(({ status, payload }) => this.respond(streamId, status, payload))
-      .catch((err) => this.respond(streamId, { code: Code.Internal, message: String(err) }))
+      .dispatch(req, this.gone.signal)
+      .then(
+        ({ status, payload }) => this.respond(streamId, status, payload),
+        (err) => this.respond(streamId, { code: Code.Internal, message: String(err) }),
+      )
       .finally(() => {
         this.inflight.delete(streamId);
-        if (this.inflight.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+        if (this.draining && this.inflight.size === 0) this.close();
       });
   }
 
-  private respond(streamId: number, status: Status, payload: Buffer = Buffer.alloc(0)): void {
-    if (this.socket.destroyed || this.gone.signal.aborted) return;
+  private respond(streamId: number, status: Status, payload: Buffer = EMPTY): void {
+    if (this.socket.destroyed || this.gone.signal.aborted || !this.socket.writable) return;
     let frame: Buffer;
     try {
       frame = encodeFrame({ streamId, type: MessageType.Response, flags: 0, payload: encodeResponse({ status, payload }) });
     } catch (err) {
-      frame = encodeFrame({
-        streamId,
-        type: MessageType.Response,
-        flags: 0,
-        payload: encodeResponse({ status: { code: Code.ResourceExhausted, message: String((err as Error).message) }, payload: Buffer.alloc(0) }),
-      });
+      // A response over the limit: the caller gets ResourceExhausted instead of a broken stream.
+      this.log('warn', 'ttrpc: response too large', { stream: streamId, err: String(err) });
+      const tooBig = { code: Code.ResourceExhausted, message: (err as Error).message };
+      frame = encodeFrame({ streamId, type: MessageType.Response, flags: 0, payload: encodeResponse({ status: tooBig, payload: EMPTY }) });
     }
     this.socket.write(frame);
   }

@@ -1,17 +1,26 @@
-import { Code, toStatus, ShimError } from '../errors';
+import { Code, ShimError, toStatus } from '../errors';
 import type { Request, Status } from './wire';
 
 export interface CallContext {
   service: string;
   method: string;
+  /** The request's metadata; a key sent more than once keeps every value, in order. */
   metadata: Map<string, string[]>;
   /** ms since the epoch, when the caller set timeout_nano. */
   deadline?: number;
-  /** Aborted at the deadline, or when the caller's connection goes away. */
+  /** Aborted at the deadline (reason: a DeadlineExceeded ShimError), or when the caller goes away. */
   signal: AbortSignal;
 }
 
 export type Handler = (payload: Buffer, ctx: CallContext) => Promise<Buffer>;
+
+export interface DispatchResult {
+  status: Status;
+  payload: Buffer;
+}
+
+const OK: Status = { code: Code.OK, message: '' };
+const EMPTY = Buffer.alloc(0);
 
 /**
  * service name -> method name -> handler (containerd/ttrpc services.go). The one place a
@@ -25,24 +34,29 @@ export class ServiceRegistry {
     this.services.set(service, new Map(Object.entries(methods)));
   }
 
-  async dispatch(req: Request, signal: AbortSignal): Promise<{ status: Status; payload: Buffer }> {
-    const methods = this.services.get(req.service);
-    if (!methods) return fail(Code.Unimplemented, `service ${req.service} not found`);
-    const handler = methods.get(req.method);
-    if (!handler) return fail(Code.Unimplemented, `method ${req.method} not found`);
+  /**
+   * Runs one request to its status. Never rejects. `callerGone` is the connection's signal:
+   * when it aborts, so does the handler's.
+   */
+  async dispatch(req: Request, callerGone?: AbortSignal): Promise<DispatchResult> {
+    const handler = this.services.get(req.service)?.get(req.method);
+    // Go says "service X" / "method Y" (services.go resolve); "not found" makes the log line read.
+    if (!this.services.has(req.service)) return failed(Code.Unimplemented, `service ${req.service} not found`);
+    if (!handler) return failed(Code.Unimplemented, `method ${req.method} not found`);
 
-    const metadata = new Map<string, string[]>();
-    for (const [k, v] of req.metadata) metadata.set(k, [...(metadata.get(k) ?? []), v]);
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onGone = () => controller.abort(callerGone?.reason);
+    if (callerGone?.aborted) onGone();
+    else callerGone?.addEventListener('abort', onGone, { once: true });
+
+    const ctx: CallContext = { service: req.service, method: req.method, metadata: metadataOf(req), signal: controller.signal };
     let timer: NodeJS.Timeout | undefined;
-    const ctx: CallContext = { service: req.service, method: req.method, metadata, signal: controller.signal };
-    const calls: Array<Promise<Buffer>> = [handler(req.payload, ctx)];
-    if (req.timeoutNano > 0) {
-      const ms = Math.max(1, Math.ceil(req.timeoutNano / 1e6));
+    const racers: Array<Promise<Buffer>> = [];
+    // timeout_nano: 0 is none; a negative one has already passed (Go's context.WithTimeout).
+    if (req.timeoutNano !== 0) {
+      const ms = Math.max(0, Math.ceil(req.timeoutNano / 1e6));
       ctx.deadline = Date.now() + ms;
-      calls.push(
+      racers.push(
         new Promise<Buffer>((_, reject) => {
           timer = setTimeout(() => {
             const err = new ShimError('DeadlineExceeded', `${req.service}/${req.method}: context deadline exceeded`);
@@ -53,18 +67,30 @@ export class ServiceRegistry {
       );
     }
     try {
-      const payload = await Promise.race(calls);
-      return { status: { code: Code.OK, message: '' }, payload };
+      // Called inside the try: a handler that throws before returning its promise is still a status.
+      racers.push(Promise.resolve().then(() => handler(req.payload, ctx)));
+      const payload = await Promise.race(racers);
+      if (payload == null) return failed(Code.Internal, 'ttrpc: marshal called with nil');
+      return { status: OK, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload as Uint8Array) };
     } catch (err) {
-      const s = toStatus(err);
-      return { status: s, payload: Buffer.alloc(0) };
+      return { status: toStatus(err), payload: EMPTY };
     } finally {
       if (timer) clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      callerGone?.removeEventListener('abort', onGone);
     }
   }
 }
 
-function fail(code: number, message: string) {
-  return { status: { code, message }, payload: Buffer.alloc(0) };
+function metadataOf(req: Request): Map<string, string[]> {
+  const md = new Map<string, string[]>();
+  for (const [k, v] of req.metadata) {
+    const values = md.get(k);
+    if (values) values.push(v);
+    else md.set(k, [v]);
+  }
+  return md;
+}
+
+function failed(code: number, message: string): DispatchResult {
+  return { status: { code, message }, payload: EMPTY };
 }
