@@ -1,22 +1,32 @@
 /**
- * The first path end to end: real containerd 1.6, real runc, our shim, driven by ctr.
+ * The first path end to end: real containerd 1.6, real runc, the runtime under test (our shim, or
+ * SHIM_RUNTIME=io.containerd.runc.v2 to check the tests themselves), driven by ctr.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { buildBusyboxImage, importImage } from '../helpers/image';
-import { settleLeaks, snapshotLeaks } from '../helpers/leaks';
+import { assertNoLeaks, settleLeaks, snapshotLeaks, type LeakSnapshot } from '../helpers/leaks';
+import { watchEvents } from '../helpers/events';
 import { runtimeArgs, SHIM_RUNTIME } from '../helpers/shim';
+import { listTasks, uniqueId, waitForTask } from '../helpers/tasks';
+
+const IMAGE = 'docker.io/library/rxtest:latest';
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 let ctd: Containerd;
 let rootfs: string;
-const IMAGE = 'docker.io/library/rxtest:latest';
+let leaksBefore: LeakSnapshot;
+/** every container id this file runs, to check their shim sockets are gone at the end */
+const ids: string[] = [];
 
 before(async () => {
   ctd = await startContainerd({ name: 'lifecycle' });
+  leaksBefore = snapshotLeaks(ctd.dir);
   rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
   await importImage(ctd, buildBusyboxImage(path.join(ctd.dir, 'image'), IMAGE));
 });
@@ -25,78 +35,106 @@ after(async () => {
   await ctd?.stop();
 });
 
-/** ctr run with our runtime and the busybox rootfs; --rootfs is boolean in ctr 1.6, so it goes last among flags. */
-const runRootfs = (id: string, cmd: string[], flags: string[] = [], input?: Buffer) =>
-  ctd.ctr(['run', ...runtimeArgs(), ...flags, '--rm', '--rootfs', rootfs, id, ...cmd], { input, timeoutMs: 60000 });
+/** `ctr run` with the runtime under test on the busybox rootfs. ctr 1.6's --rootfs is a boolean
+ * flag: every other flag goes before it, and the rootfs dir is the first argument after it. */
+const runRootfs = (name: string, cmd: string[], input?: Buffer | string) => {
+  const id = uniqueId(name);
+  ids.push(id);
+  // With input, stdin's EOF waits until the task runs: ctr 1.6 drops an earlier one.
+  const endInputAfter = input === undefined ? undefined : waitForTask(ctd, id);
+  return ctd.ctr(['run', ...runtimeArgs(), '--rm', '--rootfs', rootfs, id, ...cmd], { input, endInputAfter, timeoutMs: 60000 });
+};
 
 test(`echo through --rootfs prints its output (runtime ${path.basename(SHIM_RUNTIME)})`, async () => {
-  const r = await runRootfs('echo1', ['/bin/echo', 'hello from rx']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.toString(), 'hello from rx\n');
+  const r = await runRootfs('echo1', ['/bin/echo', 'hello']);
+  assert.equal(r.code, 0, `ctr run failed: ${r.stderr}`);
+  assert.equal(r.stdout.toString(), 'hello\n');
 });
 
 test('exit status 3 propagates to ctr', async () => {
   const r = await runRootfs('exit3', ['/bin/sh', '-c', 'exit 3']);
-  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.code, 3, `ctr's exit code should be the container's; stderr: ${r.stderr}`);
 });
 
-test('a container from an imported OCI image runs (rootfs arrives as mounts in Create)', async () => {
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '--rm', IMAGE, 'img1', '/bin/sh', '-c', 'echo from-image; cat /etc/passwd | head -1']);
-  assert.equal(r.code, 0, r.stderr);
+test('a container from the imported OCI image runs (its rootfs arrives as mounts in Create)', async () => {
+  const id = uniqueId('img1');
+  ids.push(id);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--rm', IMAGE, id, '/bin/sh', '-c', 'echo from-image; head -1 /etc/passwd']);
+  assert.equal(r.code, 0, `ctr run <image> failed: ${r.stderr}`);
   assert.equal(r.stdout.toString(), 'from-image\nroot:x:0:0:root:/root:/bin/sh\n');
-  // The snapshot's overlay was mounted by the shim at bundle/rootfs and is gone after --rm.
-  assert.deepEqual(snapshotLeaks(ctd.state).mounts, []);
 });
 
-test('detached lifecycle: run -d, ls RUNNING, ps, kill -s SIGKILL, STOPPED with 137, delete', async () => {
-  const id = 'detached1';
-  let r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
+test("an image's default Cmd runs when ctr gives no command", async () => {
+  const id = uniqueId('img2');
+  ids.push(id);
+  // The config's Cmd is /bin/sh reading its script from stdin; EOF only once the task runs.
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--rm', IMAGE, id], { input: 'echo cmd-from-config\n', endInputAfter: waitForTask(ctd, id) });
   assert.equal(r.code, 0, r.stderr);
-  r = await ctd.ctr(['task', 'ls']);
-  assert.match(r.stdout.toString(), new RegExp(`^${id}\\s+\\d+\\s+RUNNING$`, 'm'));
-  const pid = Number(/^\S+\s+(\d+)/m.exec(r.stdout.toString().split('\n').find((l) => l.startsWith(id))!)![1]);
+  assert.equal(r.stdout.toString(), 'cmd-from-config\n');
+});
+
+test('detached: run -d, ls RUNNING, ps lists the pid, kill -s SIGKILL, STOPPED, delete reports 137', async () => {
+  const id = uniqueId('detached1');
+  ids.push(id);
+  const events = watchEvents(ctd, ['topic=="/tasks/exit"']);
+  await events.ready;
+  let r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
+  assert.equal(r.code, 0, `ctr run -d failed: ${r.stderr}`);
+  const running = (await listTasks(ctd)).get(id);
+  assert.equal(running?.status, 'RUNNING', `task ls: ${JSON.stringify(running)}`);
+  assert.ok(running.pid > 0);
+
   r = await ctd.ctr(['task', 'ps', id]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout.toString(), new RegExp(`^${pid}\\b`, 'm'), 'ps lists the init pid');
+  assert.match(r.stdout.toString(), new RegExp(`^${running.pid}\\s`, 'm'), `task ps should list init's pid ${running.pid}:\n${r.stdout}`);
+
   r = await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
   assert.equal(r.code, 0, r.stderr);
-  let listing = '';
-  for (let i = 0; i < 50; i++) {
-    listing = (await ctd.ctr(['task', 'ls'])).stdout.toString();
-    if (/STOPPED/.test(listing)) break;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  assert.match(listing, new RegExp(`^${id}\\s+\\d+\\s+STOPPED$`, 'm'));
+  const [exit] = (await events.waitFor((es) => es.some((e) => e.event?.container_id === id))).filter((e) => e.event?.container_id === id);
+  await events.stop();
+  assert.equal(exit.event?.exit_status, 137, `TaskExit: ${exit.line}`);
+  await waitForTask(ctd, id, 'STOPPED');
+
   r = await ctd.ctr(['task', 'delete', id]);
   assert.equal(r.code, 0, r.stderr);
-  // ctr prints the exit status of a deleted task as a warning when it is not zero.
-  assert.match(r.stderr, /exit with non-zero exit code 137/);
+  // ctr prints a non-zero exit status of the deleted task as a logrus warning on stderr.
+  assert.match(r.stderr, new RegExp(`task ${id} exit with non-zero exit code 137`));
+  assert.equal((await listTasks(ctd)).has(id), false, 'the task is gone after delete');
   r = await ctd.ctr(['container', 'delete', id]);
   assert.equal(r.code, 0, r.stderr);
 });
 
 test('ctr events shows /tasks/create, /tasks/start, /tasks/exit, /tasks/delete in that order', async () => {
-  const events = ctd.ctrSpawn(['events']);
-  let text = '';
-  events.stdout!.on('data', (d) => (text += d));
-  await new Promise((r) => setTimeout(r, 300));
+  const events = watchEvents(ctd, ['topic~="^/tasks/"']);
+  await events.ready;
   const r = await runRootfs('events1', ['/bin/true']);
   assert.equal(r.code, 0, r.stderr);
-  for (let i = 0; i < 50 && !/events1.*\/tasks\/delete|\/tasks\/delete.*events1/.test(text); i++) await new Promise((res) => setTimeout(res, 100));
-  events.kill();
-  const topics = text
-    .split('\n')
-    .filter((l) => l.includes('events1') && l.includes('/tasks/'))
-    .map((l) => /\/tasks\/[a-z-]+/.exec(l)![0]);
-  assert.deepEqual(topics, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
+  const id = uniqueId('events1');
+  const mine = (await events.waitFor((es) => es.some((e) => e.topic === '/tasks/delete' && e.event?.container_id === id))).filter((e) => e.event?.container_id === id);
+  await events.stop();
+  assert.deepEqual(
+    mine.map((e) => e.topic),
+    ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete'],
+    mine.map((e) => e.line).join('\n'),
+  );
+  const pid = mine[0].event?.pid;
+  assert.ok(typeof pid === 'number' && pid > 0, 'TaskCreate carries the pid');
+  assert.ok(mine.every((e) => e.event?.pid === pid), 'all four name the same init pid');
 });
 
-test('stdin to stdout: 5 MB through cat, byte for byte', async () => {
+test('stdin to stdout: 5 MiB through cat, byte for byte', async () => {
   const data = randomBytes(5 * 1024 * 1024);
-  const r = await runRootfs('cat1', ['/bin/cat'], [], data);
+  // ctr run attaches its stdin to the container's when not detached (there is no -i flag).
+  const r = await runRootfs('cat1', ['/bin/cat'], data);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.length, data.length);
-  assert.equal(createHash('sha256').update(r.stdout).digest('hex'), createHash('sha256').update(data).digest('hex'));
+  assert.equal(r.stdout.length, data.length, 'as many bytes out as in');
+  assert.equal(sha256(r.stdout), sha256(data));
+});
+
+test("a short stdin reaches the container and its EOF (CloseIO) ends cat", async () => {
+  const r = await runRootfs('cat2', ['/bin/sh', '-c', 'cat; echo eof-seen'], 'short\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.toString(), 'short\neof-seen\n');
 });
 
 test('stderr is kept apart from stdout', async () => {
@@ -107,17 +145,18 @@ test('stderr is kept apart from stdout', async () => {
 });
 
 test('six containers run in parallel, each prints its own id', async () => {
-  const ids = Array.from({ length: 6 }, (_, i) => `par${i}`);
-  const results = await Promise.all(ids.map((id) => runRootfs(id, ['/bin/sh', '-c', `sleep 0.3; echo ${id}`])));
+  const par = Array.from({ length: 6 }, (_, i) => `par${i}`);
+  const results = await Promise.all(par.map((name) => runRootfs(name, ['/bin/sh', '-c', `sleep 0.5; echo ${name}`])));
   results.forEach((r, i) => {
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.toString(), `${ids[i]}\n`);
+    assert.equal(r.code, 0, `${par[i]}: ${r.stderr}`);
+    assert.equal(r.stdout.toString(), `${par[i]}\n`);
   });
 });
 
-test('afterwards no shim process, no mount and no zombie is left', async () => {
-  const left = await settleLeaks([ctd.state, ctd.root, ctd.dir]);
-  assert.deepEqual(left.shims, [], 'no shim process');
-  assert.deepEqual(left.mounts, [], 'no mount');
-  assert.deepEqual(left.zombies, [], 'no zombie');
+test('afterwards no shim process, no mount, no zombie and no shim socket is left', async () => {
+  assertNoLeaks(leaksBefore, await settleLeaks([ctd.dir], 15000, leaksBefore));
+  // The shim's socket: unix:///run/containerd/s/<sha256(path.join(address, ns, id))>
+  // (containerd 1.6 runtime/v2/shim/util_unix.go SocketAddress); removed when the shim exits.
+  const sockets = ids.map((id) => `/run/containerd/s/${sha256(path.join(ctd.address, 'default', id))}`);
+  assert.deepEqual(sockets.filter((s) => existsSync(s)), [], 'shim sockets left');
 });

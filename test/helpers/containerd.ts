@@ -1,62 +1,104 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from './run';
-import { unmountUnder } from './leaks';
+import { registerHarnessDir, snapshotLeaks, unmountUnder } from './leaks';
 
+export interface CtrOptions {
+  input?: Buffer | string;
+  /** close ctr's stdin only once this settles (see RunOptions: ctr loses an early EOF) */
+  endInputAfter?: Promise<unknown>;
+  timeoutMs?: number;
+  namespace?: string;
+}
+
+/** A private containerd and the means to drive it with ctr. */
 export interface Containerd {
+  /** the temp dir holding config, sockets, root, state and log */
   dir: string;
+  /** containerd's grpc socket (what ctr -a and the shim's -address name) */
   address: string;
   ttrpcAddress: string;
   root: string;
   state: string;
   pid(): number;
+  /** containerd's log so far (the shims' logs are copied into it) */
   log(): string;
-  ctr(args: string[], opts?: { input?: Buffer | string; timeoutMs?: number; namespace?: string }): Promise<RunResult>;
+  /** `ctr -a <address> -n <namespace> ...args`, to its end; never rejects for a non-zero exit */
+  ctr(args: string[], opts?: CtrOptions): Promise<RunResult>;
+  /** the same, left running (for `ctr events`, `ctr run -d`, a long `ctr task exec`) */
   ctrSpawn(args: string[], namespace?: string): ChildProcess;
+  /** SIGKILL containerd and start it again on the same dirs (shims keep running) */
   restart(): Promise<void>;
+  /** kill and delete what is left, stop containerd, unmount, remove the temp dir */
   stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exited(proc: ChildProcess, ms: number): Promise<boolean> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 /**
  * A private containerd on its own root, state and sockets in a temp dir — never the machine's
- * default one. CRI is off unless asked for.
+ * default one (/run/containerd/containerd.sock). CRI is off unless asked for. Resolves once
+ * `ctr version` answers.
  */
 export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Containerd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
+  registerHarnessDir(dir);
   const address = path.join(dir, 'containerd.sock');
   const ttrpcAddress = `${address}.ttrpc`;
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
+  const configPath = path.join(dir, 'config.toml');
   const config = [
     'version = 2',
     `root = "${root}"`,
     `state = "${state}"`,
+    // CRI would start CNI and image services we do not need and take seconds.
     opts.cri ? '' : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '',
     '[grpc]',
     `  address = "${address}"`,
+    '',
     '[ttrpc]',
     `  address = "${ttrpcAddress}"`,
+    '',
     '[debug]',
     '  level = "debug"',
+    '',
     opts.configExtra ?? '',
   ].join('\n');
-  writeFileSync(path.join(dir, 'config.toml'), config);
+  writeFileSync(configPath, config);
   const logFile = path.join(dir, 'containerd.log');
+  const log = () => readFileSync(logFile, 'utf8');
   let proc: ChildProcess;
 
+  const ctr = (args: string[], o: CtrOptions = {}) => run('ctr', ['-a', address, '-n', o.namespace ?? 'default', ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
+
   const launch = async () => {
-    const { openSync } = await import('node:fs');
     const fd = openSync(logFile, 'a');
-    proc = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', fd, fd], detached: false, env: { ...process.env, ...opts.env } });
-    for (let i = 0; i < 200; i++) {
+    proc = spawn('containerd', ['--config', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env } });
+    closeSync(fd);
+    const until = Date.now() + 30000;
+    while (Date.now() < until) {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`containerd exited at start (${proc.exitCode ?? proc.signalCode}); its log ends:\n${log().slice(-3000)}`);
       const r = await run('ctr', ['-a', address, 'version'], { timeoutMs: 5000 }).catch(() => null);
-      if (r && r.code === 0) return;
-      if (proc.exitCode !== null) throw new Error(`containerd exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (r?.code === 0) return;
+      await sleep(100);
     }
-    throw new Error('containerd did not answer in 20 s');
+    proc.kill('SIGKILL');
+    throw new Error(`containerd did not answer ctr version in 30 s; its log ends:\n${log().slice(-3000)}`);
   };
   await launch();
 
@@ -67,28 +109,44 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     root,
     state,
     pid: () => proc.pid!,
-    log: () => readFileSync(logFile, 'utf8'),
-    ctr: (args, o = {}) => run('ctr', ['-a', address, '-n', o.namespace ?? 'default', ...args], { input: o.input, timeoutMs: o.timeoutMs ?? 60000 }),
+    log,
+    ctr,
     ctrSpawn: (args, namespace = 'default') => spawn('ctr', ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
     async restart() {
       proc.kill('SIGKILL');
-      await new Promise((r) => proc.once('exit', r));
+      await exited(proc, 10000);
       await launch();
     },
     async stop() {
-      // Best effort: kill and delete whatever tasks are left, so no container outlives the test.
-      for (const ns of ['default', 'k8s.io']) {
-        const ls = await ctd.ctr(['task', 'ls', '-q'], { namespace: ns }).catch(() => null);
-        for (const id of ls?.stdout.toString().split('\n').filter(Boolean) ?? []) {
-          await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id], { namespace: ns }).catch(() => null);
-          await new Promise((r) => setTimeout(r, 200));
-          await ctd.ctr(['task', 'delete', '-f', id], { namespace: ns }).catch(() => null);
+      // Best effort, so no container outlives the test: kill and delete every task, then the containers.
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const nss = (await ctr(['namespaces', 'ls', '-q']).catch(() => null))?.stdout.toString().split('\n').filter(Boolean) ?? ['default'];
+        for (const ns of nss) {
+          const tasks = (await ctr(['task', 'ls', '-q'], { namespace: ns }).catch(() => null))?.stdout.toString().split('\n').filter(Boolean) ?? [];
+          for (const id of tasks) await ctr(['task', 'kill', '-a', '-s', 'SIGKILL', id], { namespace: ns, timeoutMs: 10000 }).catch(() => null);
+          for (const id of tasks) {
+            for (let i = 0; i < 20; i++) {
+              const r = await ctr(['task', 'delete', '-f', id], { namespace: ns, timeoutMs: 10000 }).catch(() => null);
+              if (!r || r.code === 0 || /not found/.test(r.stderr)) break;
+              await sleep(100);
+            }
+          }
+          const containers = (await ctr(['containers', 'ls', '-q'], { namespace: ns }).catch(() => null))?.stdout.toString().split('\n').filter(Boolean) ?? [];
+          for (const id of containers) await ctr(['containers', 'delete', id], { namespace: ns, timeoutMs: 10000 }).catch(() => null);
+        }
+        proc.kill('SIGTERM');
+        if (!(await exited(proc, 10000))) {
+          proc.kill('SIGKILL');
+          await exited(proc, 5000);
         }
       }
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
+      // A shim still serving this containerd is a leak the test reports; here it must not outlive the dir.
+      for (const pid of snapshotLeaks(dir).shims) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       unmountUnder(dir);
       rmSync(dir, { recursive: true, force: true });

@@ -2,12 +2,16 @@ import { mkdirSync, symlinkSync, writeFileSync, copyFileSync, chmodSync, existsS
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-/** A busybox root filesystem: /bin/busybox and a link per applet, /etc/passwd, mount points. */
+/**
+ * A busybox root filesystem at `dir` (made if missing; returns `dir`): Debian's static
+ * /bin/busybox (it needs no libc in the container), a symlink per applet `busybox --list` names
+ * (sh, echo, cat, sleep, ...), /etc/passwd and /etc/group, and the dirs runc mounts onto.
+ */
 export function busyboxRootfs(dir: string): string {
-  mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  for (const d of ['proc', 'sys', 'dev', 'tmp', 'etc', 'root']) mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root']) mkdirSync(path.join(dir, d), { recursive: true });
   copyFileSync('/bin/busybox', path.join(dir, 'bin/busybox'));
   chmodSync(path.join(dir, 'bin/busybox'), 0o755);
+  chmodSync(path.join(dir, 'tmp'), 0o1777);
   const applets = execFileSync('/bin/busybox', ['--list']).toString().split('\n').filter(Boolean);
   for (const a of applets) {
     const link = path.join(dir, 'bin', a);
