@@ -195,7 +195,8 @@ async function ttrpcBench(concurrency: number, calls: number): Promise<{ perSeco
 }
 
 async function main() {
-  ctd = await startContainerd({ name: 'bench' });
+  // info, as on a node: at debug containerd starts shims with -debug, and ours then taps every stream.
+  ctd = await startContainerd({ name: 'bench', logLevel: 'info' });
   rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
   nsConfig = path.join(ctd.dir, 'rx-ns.toml');
   writeFileSync(nsConfig, 'grouping = "namespace"\n');

@@ -53,7 +53,7 @@ function exited(proc: ChildProcess, ms: number): Promise<boolean> {
  * default one (/run/containerd/containerd.sock). CRI is off unless asked for. Resolves once
  * `ctr version` answers.
  */
-export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Containerd> {
+export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info' } = {}): Promise<Containerd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
   registerHarnessDir(dir);
   const address = path.join(dir, 'containerd.sock');
@@ -75,7 +75,8 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     `  address = "${ttrpcAddress}"`,
     '',
     '[debug]',
-    '  level = "debug"',
+    // debug makes containerd start shims with -debug (runtime/v2/binary.go): every stream tapped.
+    `  level = "${opts.logLevel ?? 'debug'}"`,
     '',
     opts.configExtra ?? '',
   ].join('\n');
