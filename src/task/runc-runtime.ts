@@ -141,7 +141,7 @@ class RuncContainerDriver implements RuncDriver {
       const dumpLog = path.join(bundle, 'criu-dump.log');
       const criu = await readFile(path.join(work, 'dump.log'), 'utf8').catch(() => '');
       if (criu) await writeFile(dumpLog, criu).catch(() => undefined);
-      const words = criu.split('\n').filter((l) => /Error|error/.test(l)).slice(-3).map((l) => l.trim()).join('; ');
+      const words = criuErrors(criu);
       throw wrap(err, `${words ? `criu: ${words}; ` : ''}path= ${dumpLog}`);
     } finally {
       if (!o.work_path) await rm(work, { recursive: true, force: true }).catch(() => undefined);
@@ -166,7 +166,7 @@ class RuncContainerDriver implements RuncDriver {
     } catch (err) {
       io.resources.close();
       const criu = await readFile(path.join(work, 'restore.log'), 'utf8').catch(() => '');
-      const words = criu.split('\n').filter((l) => /Error/.test(l)).slice(-3).map((l) => l.trim()).join('; ');
+      const words = criuErrors(criu);
       throw wrap(err, words ? `criu: ${words}` : '');
     }
     return { pid: await readPid(pidFile), resources: io.resources };
@@ -187,6 +187,11 @@ class RuncContainerDriver implements RuncDriver {
   resume(id: string): Promise<void> {
     return this.runc.resume(id);
   }
+}
+
+/** The last error lines of a criu log, joined: criu's own reasons. */
+function criuErrors(log: string): string {
+  return log.split('\n').filter((l) => /Error/.test(l)).slice(-3).map((l) => l.trim()).join('; ');
 }
 
 /** The same error kind, with more words: criu's reasons reach ctr intact. */

@@ -1,4 +1,5 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { constants, openSync } from 'node:fs';
+import { closeQuietly } from '../../sys/fd';
 import net from 'node:net';
 import tty from 'node:tty';
 import { dup, listenConsoleSocket, setWinsize } from '../../sys/console';
@@ -19,14 +20,6 @@ export interface ConsoleIO {
   close(): void;
 }
 
-const quiet = (fd: number | null) => {
-  if (fd === null) return;
-  try {
-    closeSync(fd);
-  } catch {
-    // closed
-  }
-};
 
 /**
  * A terminal process's stdio: runc makes the pty and sends us its master; we copy master ->
@@ -90,7 +83,7 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
       if (control >= 0 && !closed) setWinsize(control, width, height);
     },
     closeStdin() {
-      quiet(stdinKeeper);
+      closeQuietly(stdinKeeper);
       stdinKeeper = null;
     },
     wait: () => drained,
@@ -101,7 +94,7 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
       io.closeStdin();
       for (const h of handles) h.destroy();
       // tty.ReadStream closed the master with its handle; the rest are our own fds.
-      for (const fd of fds.slice(1)) quiet(fd);
+      for (const fd of fds.slice(1)) closeQuietly(fd);
     },
   };
   return io;

@@ -1,7 +1,8 @@
-import { closeSync, constants, createWriteStream, fchownSync, openSync } from 'node:fs';
+import { constants, createWriteStream, fchownSync, openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { unimplemented } from '../../errors';
+import { closeQuietly } from '../../sys/fd';
 import { pipe } from '../../sys/pipe';
 import { parseStdioUri, type Stdio } from './stdio';
 
@@ -21,14 +22,6 @@ export interface ProcessIO {
 
 const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_APPEND, O_CREAT, O_CLOEXEC } = constants as typeof constants & { O_CLOEXEC: number };
 
-function closeQuietly(fd: number | null): void {
-  if (fd === null) return;
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
 
 /**
  * Open the process's stdio as the Go shim does (pkg/process/io.go copyPipes), on real pipes,
