@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type net from 'node:net';
 import { Code } from '../errors';
 import { encodeFrame, FrameDecoder, MessageType, oversizeMessage } from './frame';
@@ -103,6 +104,8 @@ class Connection {
     private readonly registry: ServiceRegistry,
     private readonly log: Log,
   ) {
+    // One listener per call in flight: many calls on one connection is the normal case.
+    setMaxListeners(0, this.gone.signal);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.once('close', () => this.gone.abort(new Error('ttrpc: connection closed')));
