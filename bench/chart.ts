@@ -1,4 +1,4 @@
-/** A horizontal bar chart of rx/Go ratios as SVG, with each target drawn as a tick. */
+/** A horizontal bar chart of rx/Go ratios as SVG: each target a tick; green met, red not, grey no target. */
 export interface Bar {
   label: string;
   ratio: number;
@@ -20,7 +20,7 @@ export function ratioChart(title: string, bars: Bar[]): string {
       const ok = b.target === undefined || b.ratio <= b.target;
       const target = b.target !== undefined ? `<line x1="${x(b.target)}" x2="${x(b.target)}" y1="${y - 2}" y2="${y + 22}" stroke="#000" stroke-width="2"/>` : '';
       return `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="13">${esc(b.label)}</text>
-<rect x="${left}" y="${y}" width="${Math.max(1, x(b.ratio) - left)}" height="20" fill="${ok ? '#3a7' : '#d54'}"/>
+<rect x="${left}" y="${y}" width="${Math.max(1, x(b.ratio) - left)}" height="20" fill="${b.target === undefined ? '#999' : ok ? '#3a7' : '#d54'}"/>
 <text x="${x(b.ratio) + 6}" y="${y + 15}" font-size="12">${b.ratio.toFixed(2)}${b.target !== undefined ? ` (target ≤ ${b.target})` : ''}</text>${target}`;
     })
     .join('\n');
