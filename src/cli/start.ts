@@ -42,7 +42,7 @@ export async function start(flags: Flags): Promise<void> {
     const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address, '-socket', address];
     if (flags.debug) args.push('-debug');
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], {
+    const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
@@ -63,6 +63,17 @@ export async function start(flags: Flags): Promise<void> {
   process.stdout.write(address);
   // Exit without closing the server: closing would unlink the socket the child now serves.
   process.exit(0);
+}
+
+/**
+ * V8 flags for the serving process, chosen by measurement (bench/NOTES.md): a long-lived,
+ * mostly idle process that holds little; SHIM_RX_NODE_FLAGS overrides them.
+ */
+export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+
+function serveNodeFlags(): string[] {
+  const env = process.env.SHIM_RX_NODE_FLAGS;
+  return env === undefined ? SERVE_NODE_FLAGS : env.split(/\s+/).filter(Boolean);
 }
 
 function listen(address: string): Promise<net.Server> {
