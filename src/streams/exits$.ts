@@ -1,4 +1,4 @@
-import { map, merge, mergeMap, Observable, share, timer, from, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { asyncScheduler, from, merge, mergeMap, Observable, share, timer, type SchedulerLike } from 'rxjs';
 import { isNodeChild } from '../sys/children';
 import { childrenOf } from '../sys/proc';
 import { exitStatus, waitNoHang } from '../sys/wait';
@@ -11,6 +11,7 @@ export interface Exit {
 }
 
 export interface ReaperDeps {
+  /** The safety sweep: SIGCHLDs coalesce and one may arrive before we listen. */
   sweepIntervalMs?: number;
   childrenOf?: () => number[];
   waitNoHang?: (pid: number) => { pid: number; status: number } | null;
@@ -19,38 +20,41 @@ export interface ReaperDeps {
   scheduler?: SchedulerLike;
 }
 
+type SweepDeps = Required<Omit<ReaperDeps, 'sweepIntervalMs' | 'scheduler'>>;
+
 /**
  * One sweep: reap every exited child that is not one of node's own child_process children
- * (libuv reaps those and fires their 'exit'). waitpid(-1) would steal them, so each pid is
- * waited on by name.
+ * (libuv reaps those and fires their 'exit'; waitpid(-1) would steal them, so each pid is
+ * waited on by name). Lazy: a pid is reaped only when the next exit is pulled, so a subscriber
+ * that leaves mid-sweep leaves the rest as zombies for the next sweep instead of losing them.
  */
-export function sweep(deps: Required<Omit<ReaperDeps, 'sweepIntervalMs' | 'scheduler'>>): Exit[] {
-  const out: Exit[] = [];
+export function* sweep(deps: SweepDeps): Generator<Exit> {
   for (const pid of deps.childrenOf()) {
     if (deps.isNodeChild(pid)) continue;
     const r = deps.waitNoHang(pid);
-    if (r) out.push({ pid: r.pid, status: exitStatus(r.status), time: deps.now() });
+    if (r) yield { pid: r.pid, status: exitStatus(r.status), time: deps.now() };
   }
-  return out;
 }
 
 /**
- * exits$: every exit of a child that is not node's own — container inits and exec'd
- * processes re-parented to us as subreaper, and their orphans. Sweeps on each SIGCHLD and on a
- * ~1 s safety timer (signals coalesce). Hot and multicast: subscribe before spawning runc, so
- * no exit is missed; never completes (the timer stops when the last subscriber leaves).
+ * exits$: emits each reaped exit of a child that is not node's own (container inits and exec'd
+ * processes, re-parented to us as subreaper, and their orphans), swept on every SIGCHLD and on
+ * a ~1 s timer; never completes; hot and multicast (the timer stops when the last subscriber
+ * leaves). Subscribe before spawning runc and keep the subscription: an init can exit and be
+ * reaped before runc's --pid-file is even read, so its exit may arrive before anyone knows its
+ * pid — whoever routes exits must keep recent unclaimed ones (task/exit-router.ts does).
  */
 export function createExits$(sigchld$: Observable<unknown>, deps: ReaperDeps = {}): Observable<Exit> {
-  const d = {
-    childrenOf: deps.childrenOf ?? childrenOf,
+  const d: SweepDeps = {
+    childrenOf: deps.childrenOf ?? (() => childrenOf()),
     waitNoHang: deps.waitNoHang ?? waitNoHang,
     isNodeChild: deps.isNodeChild ?? isNodeChild,
     now: deps.now ?? (() => new Date()),
   };
   const tick$ = merge(sigchld$, timer(0, deps.sweepIntervalMs ?? 1000, deps.scheduler ?? asyncScheduler));
+  // A sweep runs synchronously to its end (or to the last subscriber leaving): sweeps never overlap.
   return tick$.pipe(
-    map(() => sweep(d)),
-    mergeMap((exits) => from(exits)),
+    mergeMap(() => from(sweep(d))),
     share(),
   );
 }
