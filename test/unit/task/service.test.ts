@@ -146,3 +146,35 @@ test('Kill of an init goes to runc with the signal; Kill of an unknown container
   assert.ok(calls.includes('kill c1 9'));
   await assert.rejects(service.kill({ id: 'zz', signal: 9 }), kindOf('NotFound'));
 });
+
+const LINUX_RESOURCES = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources';
+
+test('Update hands the LinuxResources JSON to runc update as an object', async () => {
+  const { service, calls } = setup();
+  await service.create(createReq());
+  await service.start({ id: 'c1' });
+  await service.update({ id: 'c1', resources: { type_url: LINUX_RESOURCES, value: Buffer.from('{"memory":{"limit":33554432}}') } });
+  assert.ok(calls.includes('update c1 {"memory":{"limit":33554432}}'), calls.join(', '));
+});
+
+test('Update with resources that are not a JSON object is InvalidArgument naming LinuxResources, and runc is not called', async () => {
+  const { service, calls } = setup();
+  await service.create(createReq());
+  await service.start({ id: 'c1' });
+  for (const value of ['{memory', '[1]', '']) {
+    await assert.rejects(service.update({ id: 'c1', resources: { type_url: LINUX_RESOURCES, value: Buffer.from(value) } }),
+      (e: unknown) => kindOf('InvalidArgument')(e) && /update c1: resources .* must be OCI LinuxResources as JSON/.test((e as Error).message));
+  }
+  assert.ok(!calls.some((c) => c.startsWith('update')));
+});
+
+test('Stats of a running init returns the runtime\'s Any; of a stopped one is FailedPrecondition', async () => {
+  const { service, exits$, calls } = setup();
+  const { pid } = await service.create(createReq());
+  await service.start({ id: 'c1' });
+  assert.equal((await service.stats({ id: 'c1' })).stats.type_url, 'x');
+  assert.ok(calls.includes('stats c1'));
+  exits$.next({ pid, status: 0, time: new Date() });
+  await service.wait({ id: 'c1' });
+  await assert.rejects(service.stats({ id: 'c1' }), (e: unknown) => kindOf('FailedPrecondition')(e) && /stats of c1: it is stopped/.test((e as Error).message));
+});
