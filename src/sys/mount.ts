@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { invalidArgument, unimplemented } from '../errors';
 import { check, errno, fn, SysError } from './libc';
 
 // <sys/mount.h>
@@ -30,7 +31,11 @@ const ENOENT = 2;
 const EBUSY = 16;
 const PAGE_SIZE = 4096;
 
-/** Option -> [clear?, flag], the table of containerd's mount/mount_linux.go parseMountOptions. */
+/**
+ * Option -> [clear?, flag]: the table of containerd's mount/mount_linux.go parseMountOptions.
+ * Propagation names are not in containerd 1.6's table (it would pass them as data, which the
+ * kernel refuses), but its Mount() already handles the propagation bits; we read them as runc does.
+ */
 const table: Record<string, [boolean, number]> = {
   async: [true, MS.SYNCHRONOUS],
   atime: [true, MS.NOATIME],
@@ -57,25 +62,43 @@ const table: Record<string, [boolean, number]> = {
   strictatime: [false, MS.STRICTATIME],
   suid: [true, MS.NOSUID],
   sync: [false, MS.SYNCHRONOUS],
-  private: [false, MS.PRIVATE],
-  rprivate: [false, MS.PRIVATE | MS.REC],
-  shared: [false, MS.SHARED],
-  rshared: [false, MS.SHARED | MS.REC],
-  slave: [false, MS.SLAVE],
-  rslave: [false, MS.SLAVE | MS.REC],
-  unbindable: [false, MS.UNBINDABLE],
-  runbindable: [false, MS.UNBINDABLE | MS.REC],
+};
+const propagationTable: Record<string, number> = {
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-export function parseMountOptions(options: string[]): { flags: number; data: string[] } {
+export interface MountOptions {
+  /** Flags for the mount call itself, set and cleared in option order. */
+  flags: number;
+  /** Everything else, for the filesystem (joined with ',' as mount(2)'s data). */
+  data: string[];
+  /** Flags for a second call that changes propagation (0: none); the last one named wins. */
+  propagation: number;
+  /** containerd's "loop": mount the source through a loop device. */
+  loop: boolean;
+}
+
+export function parseMountOptions(options: string[]): MountOptions {
   let flags = 0;
+  let propagation = 0;
+  let loop = false;
   const data: string[] = [];
   for (const o of options) {
     const entry = table[o];
-    if (entry && entry[1] !== 0) flags = entry[0] ? flags & ~entry[1] : flags | entry[1];
-    else if (!entry) data.push(o);
+    if (entry) {
+      if (entry[1] !== 0) flags = entry[0] ? flags & ~entry[1] : flags | entry[1];
+    } else if (o in propagationTable) propagation = propagationTable[o];
+    else if (o === 'loop') loop = true;
+    else data.push(o);
   }
-  return { flags, data };
+  return { flags, data, propagation, loop };
 }
 
 export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
@@ -96,29 +119,40 @@ export interface MountSpec {
   options: string[];
 }
 
-/** Mount one containerd Mount at target, as containerd's Mount.Mount does on Linux. */
+/** Mount one containerd Mount at target, in the order of containerd's Mount.Mount on Linux. */
 export function mountOne(m: MountSpec, target: string): void {
   let options = m.options;
   let chdir: string | null = null;
+  // Same margin as containerd: compact before the data gets near a page, not at it.
   if (m.type === 'overlay' && options.join(',').length >= PAGE_SIZE - 512) [chdir, options] = compactLowerdir(options);
-  const { flags, data } = parseMountOptions(options);
+  const { flags, data, propagation, loop } = parseMountOptions(options);
+  if (loop) throw unimplemented(`mount ${m.type} ${m.source} on ${target}: the "loop" option is not supported`);
   const joined = data.join(',');
-  if (joined.length > PAGE_SIZE) throw new SysError('mount', EINVAL, `${m.type} on ${target}: options are longer than a page (${joined.length} bytes)`);
-  const ptypes = MS.SHARED | MS.PRIVATE | MS.SLAVE | MS.UNBINDABLE;
-  const oflags = flags & ~ptypes;
+  // mount(2) copies at most one page of data, NUL included: longer would be cut, not refused.
+  if (joined.length >= PAGE_SIZE) {
+    throw invalidArgument(`mount ${m.type} on ${target}: options are ${joined.length} bytes, over one page (${PAGE_SIZE})${chdir ? ' even with lowerdirs made relative' : ''}`);
+  }
+  // As containerd: the first call is skipped for a remount without data (moby/moby#34077).
   if (!(flags & MS.REMOUNT) || joined) {
     const cwd = process.cwd();
-    // Relative lowerdirs resolve against the cwd; mount(2) is synchronous, so nothing else runs meanwhile.
+    // Relative lowerdirs resolve against the cwd (containerd forks to chdir; mount(2) is
+    // synchronous here, so no other JavaScript runs while the cwd is moved).
     if (chdir) process.chdir(chdir);
     try {
-      mount(m.source, target, m.type, oflags, joined);
+      mount(m.source, target, m.type, flags, joined);
     } finally {
       if (chdir) process.chdir(cwd);
     }
   }
-  if (flags & ptypes) mount('', target, '', flags & (ptypes | MS.REC | MS.SILENT), '');
-  // A read-only bind needs a second call: the first ignores MS_RDONLY.
-  if ((oflags & (MS.BIND | MS.RDONLY)) === (MS.BIND | MS.RDONLY)) mount('', target, '', oflags | MS.REMOUNT, '');
+  try {
+    if (propagation) mount('', target, '', propagation, '');
+    // A bind mount ignores MS_RDONLY: read-only takes a second call, a remount of the bind.
+    if ((flags & (MS.BIND | MS.RDONLY)) === (MS.BIND | MS.RDONLY)) mount('', target, '', flags | MS.REMOUNT, '');
+  } catch (err) {
+    // Never leave a mount that is writable or shared when it was asked not to be.
+    if (!(flags & MS.REMOUNT)) fn('int umount2(const char *, int)')(target, MNT_DETACH);
+    throw err;
+  }
 }
 
 /** Mount all in order at target; on failure, undo what was mounted and rethrow. */
@@ -141,26 +175,35 @@ export function mountAll(mounts: MountSpec[], target: string): void {
   }
 }
 
-/** Unmount everything stacked at target (containerd's UnmountAll); a missing target is fine. */
+/**
+ * Unmount everything stacked at target, as containerd's UnmountAll: umount2 until EINVAL (not a
+ * mount point any more); on EBUSY detach it (MNT_DETACH) instead of containerd's 50 retries.
+ * A missing target is not an error.
+ */
 export function unmountAll(target: string): void {
-  for (let i = 0; i < 64; i++) {
-    const r = fn('int umount2(const char *, int)')(target, 0) as number;
-    if (r === 0) continue;
+  const umount2 = fn('int umount2(const char *, int)');
+  for (let i = 0; i < 1000; i++) {
+    if ((umount2(target, 0) as number) === 0) continue;
     const e = errno();
     if (e === EINVAL || e === ENOENT) return;
-    if (e === EBUSY) {
-      check('umount2', fn('int umount2(const char *, int)')(target, MNT_DETACH), `${target} (detach)`);
-      continue;
-    }
-    throw new SysError('umount2', e, target);
+    if (e !== EBUSY) throw new SysError('umount2', e, target);
+    check('umount2', umount2(target, MNT_DETACH), `${target} (detach)`);
   }
+  throw new SysError('umount2', EBUSY, `${target}: still mounted after 1000 unmounts`);
 }
 
-/** Whether path is a mount point, from /proc/self/mountinfo. */
+/** Whether path is a mount point, from /proc/self/mountinfo (symlinks resolved first). */
 export function isMountPoint(p: string): boolean {
-  return mountPoints().includes(path.resolve(p));
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch {
+    return false;
+  }
+  return mountPoints().includes(real);
 }
 
+/** Every mount point of our mount namespace, in mountinfo order, octal escapes decoded. */
 export function mountPoints(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
