@@ -12,6 +12,7 @@ import { createSignals$ } from '../streams/signals$';
 import { Taps } from '../streams/tap';
 import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
+import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
 import { TASK_SERVICE, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
@@ -85,7 +86,15 @@ export async function serve(flags: Flags): Promise<void> {
 
   const registry = new ServiceRegistry();
   registry.register(TASK_SERVICE, taskHandlers(service));
-  const server = new Server(registry, { log: (level, msg, fields) => log[level](fields ?? {}, msg) });
+  const server = new Server(registry, {
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+    // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.
+    peerCheck: (socket) => {
+      const why = refuseOtherUser(peerCred(socket));
+      if (why) log.warn({ reason: why }, 'ttrpc: connection refused');
+      return !why;
+    },
+  });
   const listener = net.createServer();
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);

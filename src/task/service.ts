@@ -12,6 +12,7 @@ import { ExitRouter } from './exit-router';
 import { processKey, type Lifecycle } from './lifecycle$';
 import { runcOptions, type RuncOptions } from './options';
 import { Process } from './process';
+import { parseStdioUri } from './io/stdio';
 import { statusNumber } from './state';
 import type { CheckpointOptions, TaskRuntime, RuncDriver } from './runtime';
 
@@ -70,7 +71,10 @@ export class TaskService {
     if (!r.bundle || !path.isAbsolute(r.bundle)) {
       throw invalidArgument(`create ${id}: bundle must be an absolute path, got ${JSON.stringify(r.bundle)}`);
     }
+    checkPath(`create ${id}: bundle`, r.bundle);
+    checkStdio(`create ${id}`, r);
     if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
+    if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint, true);
     const opts = runcOptions(r.options as Any | undefined);
     this.creating.add(id);
     try {
@@ -169,6 +173,7 @@ export class TaskService {
     const execId: string = r.exec_id;
     if (!execId) throw invalidArgument(`exec in ${container.id}: exec id is empty`);
     if (container.execs.has(execId)) throw alreadyExists(`exec ${execId} already exists in container ${container.id}`);
+    checkStdio(`exec ${execId} in ${container.id}`, r);
     container.init.check('exec');
     const spec = execSpec(r.spec as Any | undefined, `exec ${execId} in ${container.id}`);
     const proc = new Process('exec', container.id, execId, {
@@ -186,6 +191,7 @@ export class TaskService {
   async checkpoint(r: Req): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     if (!r.path || !path.isAbsolute(r.path)) throw invalidArgument(`checkpoint ${container.id}: path must be an absolute directory, got ${JSON.stringify(r.path)}`);
+    checkPath(`checkpoint ${container.id}: path`, r.path);
     const opts = checkpointOptions(r.options as Any | undefined);
     await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts));
     this.event('/tasks/checkpointed', 'containerd.events.TaskCheckpointed', container.id, { container_id: container.id, checkpoint: r.path });
@@ -409,6 +415,29 @@ export class TaskService {
 
   private event(topic: string, type: string, containerId: string, event: Record<string, unknown>): void {
     this.deps.emit({ kind: 'event', event: this.taskEvent(topic, type, containerId, event) });
+  }
+}
+
+/**
+ * A path a client hands us that we open, mount onto or give runc: absolute, no `..` segment, no
+ * NUL (containerd only ever sends clean absolute paths; anything else is a caller reaching outside
+ * the bundle or its state dirs).
+ */
+function checkPath(what: string, p: string, mustBeAbsolute = true): void {
+  if (typeof p !== 'string' || p.includes('\0') || (mustBeAbsolute && !path.isAbsolute(p)) || p.split('/').includes('..')) {
+    throw invalidArgument(`${what} ${JSON.stringify(p)}: must be a clean absolute path`);
+  }
+}
+
+/** Each stdio that names a path (a fifo, file:// or binary://) names a clean absolute one. */
+function checkStdio(what: string, r: Req): void {
+  for (const name of ['stdin', 'stdout', 'stderr'] as const) {
+    const value: string = r[name] ?? '';
+    if (!value) continue;
+    // A URL's own parsing would fold `..` away: look at the raw string too.
+    if (value.split(/[/?#]/).includes('..')) throw invalidArgument(`${what}: ${name} ${JSON.stringify(value)}: must be a clean absolute path`);
+    const target = parseStdioUri(value);
+    if (target.kind !== 'none') checkPath(`${what}: ${name}`, target.path);
   }
 }
 
