@@ -2,15 +2,39 @@
  * Structured logs (pino JSON). The serving process writes them to the bundle's `log` fifo, which
  * containerd copies into its own log; every other path logs to stderr.
  */
+import { writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * Where log lines go: one non-blocking write each, straight to the fd. The reader of the log
+ * fifo is containerd, and containerd restarts: while it is away a write meets EPIPE (or EAGAIN
+ * when the pipe is full) and that line is dropped and counted; when a new containerd opens the
+ * fifo again, the same fd reaches it. (pino's own destination gives up for good after an error.)
+ */
+export class LogSink {
+  dropped = 0;
+
+  constructor(private readonly fd: number) {}
+
+  write(line: string): boolean {
+    try {
+      writeSync(this.fd, line);
+    } catch {
+      this.dropped++;
+    }
+    return true;
+  }
+
+  flush(cb?: (err?: Error) => void): void {
+    cb?.();
+  }
+}
+
 export function createLogger(opts: { fd?: number; debug?: boolean; bindings?: Record<string, unknown> } = {}): Logger {
-  const dest = pino.destination({ fd: opts.fd ?? 2, sync: false });
-  // A reader that went away (EPIPE on the log fifo) must not take the shim down with it.
-  dest.on('error', () => {});
-  return pino({ level: opts.debug ? 'debug' : 'info', base: { pid: process.pid, ...opts.bindings } }, dest);
+  const sink = new LogSink(opts.fd ?? 2);
+  return pino({ level: opts.debug ? 'debug' : 'info', base: { pid: process.pid, ...opts.bindings } }, sink);
 }
 
 /** A logger that drops everything, for tests and for paths that must stay silent. */
