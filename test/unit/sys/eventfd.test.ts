@@ -56,7 +56,7 @@ test('watching eventfds holds no thread-pool thread: fs work still runs with mor
   for (const w of watches) w.close();
 });
 
-test('oomWatchV1 reports an OOM kill in the memory cgroup, and not the cgroup's removal', { skip: isCgroupV2() && 'cgroup v2 here' }, async () => {
+test('oomWatchV1 reports an OOM kill in the memory cgroup, and not the cgroup\'s removal', { skip: isCgroupV2() && 'cgroup v2 here' }, async () => {
   const dir = `/sys/fs/cgroup/memory/rx-unit-oom-${process.pid}`;
   mkdirSync(dir);
   try {
