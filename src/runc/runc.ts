@@ -1,4 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import path from 'node:path';
 import { RuncError, kindOf } from './errors';
 import { defaultSpawner, type Spawner } from './spawner';
 
@@ -22,6 +24,13 @@ export interface RuncState {
 }
 
 type Stdio3 = [number | null, number | null, number | null];
+
+/**
+ * A command that starts a container process (create, exec, restore) never gets our pipes: the
+ * process would inherit them and hold the call open for its whole life. Without stdio it gets
+ * /dev/null, and runc's own words come from its --log file.
+ */
+const NO_STDIO: Stdio3 = [null, null, null];
 
 export interface CreateOpts {
   pidFile: string;
@@ -90,19 +99,34 @@ export class Runc {
     if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
     if (o.noPivot) args.push('--no-pivot');
     if (o.noNewKeyring) args.push('--no-new-keyring');
-    await this.run(args.concat(id), { stdio: o.stdio, onSpawn: o.onSpawn });
+    await this.run(args.concat(id), { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn });
   }
 
   async start(id: string): Promise<void> {
     await this.run(['start', id]);
   }
 
-  async exec(id: string, processSpecFile: string, o: ExecOpts): Promise<void> {
-    const args = ['exec', '--process', processSpecFile];
-    if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
-    if (o.detach) args.push('--detach');
-    args.push('--pid-file', o.pidFile);
-    await this.run(args.concat(id), { stdio: o.stdio, onSpawn: o.onSpawn });
+  /**
+   * runc exec --process <file>: a path is used as it is; an OCI process spec object is written
+   * to a temp file for the call and removed after (go-runc Exec).
+   */
+  async exec(id: string, spec: string | object, o: ExecOpts): Promise<void> {
+    let file = typeof spec === 'string' ? spec : '';
+    let tmp = '';
+    if (!file) {
+      tmp = await mkdtemp(path.join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'runc-process-'));
+      file = path.join(tmp, 'process.json');
+      await writeFile(file, JSON.stringify(spec), { mode: 0o600 });
+    }
+    try {
+      const args = ['exec', '--process', file];
+      if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
+      if (o.detach) args.push('--detach');
+      args.push('--pid-file', o.pidFile);
+      await this.run(args.concat(id), { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn });
+    } finally {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    }
   }
 
   async kill(id: string, signal: number, o: { all?: boolean } = {}): Promise<void> {
@@ -153,7 +177,7 @@ export class Runc {
     if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
     if (o.noPivot) args.push('--no-pivot');
     args.push('--bundle', bundle, id);
-    await this.run(args, { stdio: o.stdio, onSpawn: o.onSpawn });
+    await this.run(args, { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn });
   }
 
   /** Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words. */
@@ -183,7 +207,8 @@ export class Runc {
       child.once('close', async (code, signal) => {
         if (code === 0) return resolve(Buffer.concat(out));
         const words = (await this.lastLogError(await logStart)) || err.trim();
-        const status = code ?? (signal ? 128 : null);
+        // A signalled runc reports 128 + signo, as go-runc's exitStatus.
+        const status = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null);
         reject(new RuncError(kindOf(words), command, status, err, words));
       });
     });

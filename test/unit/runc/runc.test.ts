@@ -1,10 +1,16 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Runc } from '../../../src/runc/runc';
 import { RuncError } from '../../../src/runc/errors';
+import { readPidFile } from '../../../src/runc/pid-file';
+import { isKind } from '../../../src/errors';
+import { pipe } from '../../../src/sys/pipe';
+import { closeQuietly } from '../../../src/sys/fd';
 
 let dir: string;
 let fake: string;
@@ -13,20 +19,33 @@ before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'rx-runc-'));
   argv = path.join(dir, 'argv');
   fake = path.join(dir, 'fake-runc');
-  // A runc that records its argv; FAIL_WITH makes it log a runc-style JSON error and exit 1.
+  // A runc that records its argv (and what it was given: stdin, the --process file); FAIL_WITH
+  // makes it log a runc-style JSON error and exit 1; NOISE makes it talk on stdout and stderr;
+  // SELF_KILL makes it die of SIGKILL; LINGER leaves a child behind holding its stdio.
   writeFileSync(
     fake,
     `#!/bin/sh
 echo "$@" >> ${argv}
-log=""; prev=""
-for a in "$@"; do [ "$prev" = "--log" ] && log="$a"; prev="$a"; done
+log=""; prev=""; proc=""
+for a in "$@"; do [ "$prev" = "--log" ] && log="$a"; [ "$prev" = "--process" ] && proc="$a"; prev="$a"; done
+[ -n "$proc" ] && cp "$proc" ${dir}/process.json
+[ -n "$NOISE" ] && { echo "runc stdout noise"; echo "runc stderr noise" >&2; }
+[ -n "$SELF_KILL" ] && kill -9 $$
+[ -n "$LINGER" ] && { sleep 2 & }
 if [ -n "$FAIL_WITH" ]; then
-  echo '{"level":"info","msg":"starting"}' >> "$log"
-  echo "{\\"level\\":\\"error\\",\\"msg\\":\\"$FAIL_WITH\\"}" >> "$log"
+  if [ -n "$log" ]; then
+    echo '{"level":"info","msg":"starting"}' >> "$log"
+    echo "{\\"level\\":\\"error\\",\\"msg\\":\\"$FAIL_WITH\\"}" >> "$log"
+  fi
   echo "stderr words" >&2
   exit 1
 fi
-case "$*" in *" ps "*) echo '[12,34]';; *" state "*) echo '{"id":"c1","pid":12,"status":"running","bundle":"/b"}';; esac
+case "$*" in
+  *" ps "*) echo '[12,34]';;
+  *" state "*) echo '{"id":"c1","pid":12,"status":"running","bundle":"/b"}';;
+  *" update "*) cat > ${dir}/stdin;;
+  *" events --stats "*) echo '{"type":"stats","id":"c1","data":{"pids":{"current":3}}}';;
+esac
 `,
   );
   chmodSync(fake, 0o755);
@@ -77,4 +96,114 @@ test('a runc binary that does not exist is an error naming it', async () => {
 
 test('the real runc: state of a container that does not exist is NotFound', async () => {
   await assert.rejects(new Runc({ root: path.join(dir, 'root') }).state('nope'), (e: unknown) => e instanceof RuncError && e.kind === 'NotFound');
+});
+
+/** Run `fn` with some of the fake runc's switches set in the environment it inherits. */
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  Object.assign(process.env, env);
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
+}
+
+test('pause, resume, restore, stats, update and --systemd-cgroup build go-runc\'s argv; update sends the resources as JSON on stdin', async () => {
+  const r = new Runc({ binary: fake, root: '/run/r/ns', systemdCgroup: true });
+  await r.pause('c1');
+  assert.equal(last(), '--root /run/r/ns --systemd-cgroup pause c1');
+  await r.resume('c1');
+  assert.equal(last(), '--root /run/r/ns --systemd-cgroup resume c1');
+  await r.restore('c1', '/b', { imagePath: '/img', workPath: '/w', pidFile: '/b/init.pid', noPivot: true });
+  assert.equal(last(), '--root /run/r/ns --systemd-cgroup restore --image-path /img --work-path /w --detach --pid-file /b/init.pid --no-pivot --bundle /b c1');
+  assert.deepEqual(await r.stats('c1'), { pids: { current: 3 } });
+  assert.equal(last(), '--root /run/r/ns --systemd-cgroup events --stats c1');
+  const resources = { memory: { limit: 1 << 20 }, cpu: { shares: 512 } };
+  await r.update('c1', resources);
+  assert.equal(last(), '--root /run/r/ns --systemd-cgroup update --resources - c1');
+  assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'stdin'), 'utf8')), resources);
+});
+
+test('exec with a process spec object writes it to a temp file for runc, and removes the file after', async () => {
+  const spec = { args: ['sh', '-c', 'echo hi'], cwd: '/', env: ['A=1'] };
+  await runc().exec('c1', spec, { pidFile: '/b/e.pid', detach: true });
+  const file = / exec --process (\S+) /.exec(last()!)![1];
+  assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'process.json'), 'utf8')), spec);
+  assert.equal(existsSync(file), false, `${file} left behind`);
+});
+
+test('create hands runc the given fds as its 0, 1, 2 (the container inherits them)', async () => {
+  const [r, w] = pipe();
+  const reader = new net.Socket({ fd: r, readable: true, writable: false });
+  const got = new Promise<string>((resolve) => {
+    let text = '';
+    reader.on('data', (d) => (text += d));
+    reader.on('end', () => resolve(text));
+  });
+  let spawned = false;
+  await withEnv({ NOISE: '1' }, () => runc().create('c1', '/b', { pidFile: '/b/p', stdio: [null, w, w], onSpawn: () => (spawned = true) }));
+  closeQuietly(w);
+  assert.equal(await got, 'runc stdout noise\nrunc stderr noise\n');
+  assert.equal(spawned, true);
+});
+
+test('create without stdio gives runc /dev/null: a process it leaves behind cannot hold the call open', async () => {
+  const started = Date.now();
+  await withEnv({ LINGER: '1' }, () => runc().create('c1', '/b', { pidFile: '/b/p' }));
+  assert.ok(Date.now() - started < 1500, `create took ${Date.now() - started} ms: it waited for the lingering child`);
+});
+
+test('runc\'s own stdout and stderr never reach the shim\'s stdout', () => {
+  const script = `
+    const { Runc } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/runc/runc.js'))});
+    const r = new Runc({ binary: ${JSON.stringify(fake)} });
+    (async () => { await r.start('c1'); await r.kill('c1', 15); await r.create('c1', '/b', { pidFile: '/b/p' }); await r.ps('c1').catch(() => {}); await r.start('x').catch(() => {}); })();
+  `;
+  const res = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, NOISE: '1' }, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stdout, '');
+  assert.equal(res.stderr, '');
+});
+
+test('a runc killed by a signal reports 128 + signo as its exit status', async () => {
+  await withEnv({ SELF_KILL: '1' }, () =>
+    assert.rejects(runc().start('c1'), (e: unknown) => e instanceof RuncError && e.exitStatus === 137 && /exit status 137$/.test(e.message)),
+  );
+});
+
+test('without a --log file, the failure carries runc\'s stderr', async () => {
+  await withEnv({ FAIL_WITH: 'x' }, () =>
+    assert.rejects(new Runc({ binary: fake }).start('c1'), (e: unknown) => e instanceof RuncError && e.message === 'runc start failed: stderr words: exit status 1'),
+  );
+});
+
+test('only the error logged by this call is reported, not an older one in the same --log file', async () => {
+  const r = new Runc({ binary: fake, log: path.join(dir, 'shared-log.json'), logFormat: 'json' });
+  await withEnv({ FAIL_WITH: 'container does not exist' }, () => assert.rejects(r.state('c1')));
+  // This call fails without logging anything: runc's stderr is the only account of it.
+  writeFileSync(path.join(dir, 'silent-runc'), '#!/bin/sh\necho "silent failure" >&2\nexit 2\n');
+  chmodSync(path.join(dir, 'silent-runc'), 0o755);
+  const silent = new Runc({ binary: path.join(dir, 'silent-runc'), log: path.join(dir, 'shared-log.json'), logFormat: 'json' });
+  await assert.rejects(silent.start('c1'), (e: unknown) => e instanceof RuncError && e.kind === 'Internal' && e.message === 'runc start failed: silent failure: exit status 2');
+});
+
+test('readPidFile reads the pid runc wrote', async () => {
+  const file = path.join(dir, 'ok.pid');
+  writeFileSync(file, '4242');
+  assert.equal(await readPidFile(file), 4242);
+});
+
+test('readPidFile reads an empty pid file again until the pid is in it', async () => {
+  const file = path.join(dir, 'late.pid');
+  writeFileSync(file, '');
+  setTimeout(() => writeFileSync(file, '777\n'), 30);
+  assert.equal(await readPidFile(file, { attempts: 50, delayMs: 5 }), 777);
+});
+
+test('readPidFile: a missing file is NotFound, garbage or a file that stays empty is Internal', async () => {
+  await assert.rejects(readPidFile(path.join(dir, 'none.pid')), (e: unknown) => isKind(e, 'NotFound'));
+  writeFileSync(path.join(dir, 'bad.pid'), 'abc');
+  await assert.rejects(readPidFile(path.join(dir, 'bad.pid')), (e: unknown) => isKind(e, 'Internal') && /bad pid file/.test((e as Error).message));
+  writeFileSync(path.join(dir, 'empty.pid'), '');
+  await assert.rejects(readPidFile(path.join(dir, 'empty.pid'), { attempts: 3, delayMs: 1 }), (e: unknown) => isKind(e, 'Internal'));
 });
