@@ -89,3 +89,16 @@ test('exits$ sweeps on its timer even when SIGCHLD is not delivered to it', asyn
   pid = await orphan('sleep 0.2; exit 6');
   assert.equal((await got).status, 6);
 });
+
+test('a process.on(SIGCHLD) listener is called and does not disturb libuv: every child_process exit still fires', async () => {
+  let signalled = 0;
+  const onChld = () => signalled++;
+  process.on('SIGCHLD', onChld);
+  const codes = await Promise.all(
+    Array.from({ length: 20 }, () => new Promise<number | null>((resolve) => spawn('/bin/sh', ['-c', 'exit 7']).once('exit', resolve))),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  process.off('SIGCHLD', onChld);
+  assert.deepEqual(codes, Array(20).fill(7));
+  assert.ok(signalled > 0, 'our listener saw SIGCHLD');
+});
