@@ -181,9 +181,10 @@ export class Runc {
   }
 
   /** Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words. */
-  private run(args: string[], o: { stdio?: Stdio3; onSpawn?: () => void; input?: Buffer } = {}): Promise<Buffer> {
+  private async run(args: string[], o: { stdio?: Stdio3; onSpawn?: () => void; input?: Buffer } = {}): Promise<Buffer> {
     const command = args[0];
-    const logStart = this.logSize();
+    // Measured before the spawn: this call's words are the ones logged after this offset.
+    const logStart = await this.logSize();
     return new Promise<Buffer>((resolve, reject) => {
       const stdio = o.stdio
         ? [o.stdio[0] ?? 'ignore', o.stdio[1] ?? 'ignore', o.stdio[2] ?? 'ignore']
@@ -206,7 +207,7 @@ export class Runc {
       child.once('error', (e) => reject(new RuncError('Internal', command, null, err, `cannot run ${this.binary}: ${e.message}`)));
       child.once('close', async (code, signal) => {
         if (code === 0) return resolve(Buffer.concat(out));
-        const words = (await this.lastLogError(await logStart)) || err.trim();
+        const words = (await this.lastLogError(logStart)) || err.trim();
         // A signalled runc reports 128 + signo, as go-runc's exitStatus.
         const status = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null);
         reject(new RuncError(kindOf(words), command, status, err, words));

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, constants, existsSync, mkdtempSync, open, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,4 +206,20 @@ test('readPidFile: a missing file is NotFound, garbage or a file that stays empt
   await assert.rejects(readPidFile(path.join(dir, 'bad.pid')), (e: unknown) => isKind(e, 'Internal') && /bad pid file/.test((e as Error).message));
   writeFileSync(path.join(dir, 'empty.pid'), '');
   await assert.rejects(readPidFile(path.join(dir, 'empty.pid'), { attempts: 3, delayMs: 1 }), (e: unknown) => isKind(e, 'Internal'));
+});
+
+test('runc\'s words are found even when the thread pool is busy: the log offset is taken before runc runs', async () => {
+  // Four blocking FIFO opens hold libuv's four pool threads; an offset taken by a stat queued
+  // behind them would land after runc's own lines, and the words would be lost.
+  const fifos = [0, 1, 2, 3].map((i) => path.join(dir, `busy-${i}`));
+  execFileSync('mkfifo', fifos);
+  const opened = fifos.map((f) => new Promise<number>((resolve) => open(f, 'r', (_e, fd) => resolve(fd))));
+  setTimeout(() => fifos.forEach((f) => closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK))), 300);
+  try {
+    await withEnv({ FAIL_WITH: 'container does not exist' }, () =>
+      assert.rejects(runc().state('busy'), (e: unknown) => e instanceof RuncError && e.kind === 'NotFound' && e.runcMessage === 'container does not exist'),
+    );
+  } finally {
+    (await Promise.all(opened)).forEach((fd) => closeSync(fd));
+  }
 });
