@@ -1,7 +1,7 @@
-import { constants, createWriteStream, fchownSync, openSync } from 'node:fs';
+import { constants, createWriteStream, fchownSync, openSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { unimplemented } from '../../errors';
+import { internal, notFound, unimplemented } from '../../errors';
 import { closeQuietly } from '../../sys/fd';
 import { pipe } from '../../sys/pipe';
 import { parseStdioUri, type Stdio } from './stdio';
@@ -39,26 +39,51 @@ export async function openProcessIO(
   const toClose: number[] = []; // container ends, closed after spawn
   const handles: Array<{ destroy(): void }> = [];
   const keep: number[] = []; // our extra fifo fds, closed at the end
+  /** fds opened but not yet owned by a handle: closed here if opening fails half way. */
+  const loose = new Set<number>();
   const copies: Promise<void>[] = [];
   let stdinKeeper: number | null = null;
   const runcStdio: [number | null, number | null, number | null] = [null, null, null];
   const chown = (fd: number) => {
     if (opts.uid || opts.gid) fchownSync(fd, opts.uid ?? 0, opts.gid ?? 0);
   };
+  const pipePair = () => {
+    const [r, w] = pipe();
+    loose.add(r);
+    loose.add(w);
+    return [r, w];
+  };
+  const open = (stream: string, file: string, flags: number) => {
+    const fd = openStdio(stream, file, flags);
+    loose.add(fd);
+    return fd;
+  };
+  /** Hand an fd to a libuv pipe handle, which closes it from now on. */
+  const socket = (fd: number, dir: 'read' | 'write') => {
+    const sock = new net.Socket({ fd, readable: dir === 'read', writable: dir === 'write' });
+    loose.delete(fd);
+    handles.push(sock);
+    return sock;
+  };
+  /** A raw fd we keep and close ourselves. */
+  const own = (fd: number, list: number[]) => {
+    loose.delete(fd);
+    list.push(fd);
+    return fd;
+  };
 
   try {
     // stdin
     const stdinTarget = parseStdioUri(stdio.stdin);
     if (stdinTarget.kind === 'fifo') {
-      const [r, w] = pipe();
+      const [r, w] = pipePair();
       chown(r);
-      runcStdio[0] = r;
-      toClose.push(r);
-      const fifoIn = openSync(stdinTarget.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-      stdinKeeper = openSync(stdinTarget.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-      const from = new net.Socket({ fd: fifoIn, readable: true, writable: false });
-      const to = new net.Socket({ fd: w, readable: false, writable: true });
-      handles.push(from, to);
+      runcStdio[0] = own(r, toClose);
+      const fifoIn = open('stdin', stdinTarget.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      stdinKeeper = open('stdin', stdinTarget.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      loose.delete(stdinKeeper);
+      const from = socket(fifoIn, 'read');
+      const to = socket(w, 'write');
       from.on('error', () => to.end());
       to.on('error', () => from.destroy());
       from.pipe(to);
@@ -76,25 +101,26 @@ export async function openProcessIO(
       handles.push({ destroy: () => logger.stop() });
       copies.push(logger.exited);
     }
-    for (const [n, value] of [[1, stdio.stdout], [2, stdio.stderr]] as const) {
+    for (const [n, name, value] of [[1, 'stdout', stdio.stdout], [2, 'stderr', stdio.stderr]] as const) {
       const target = parseStdioUri(value);
       if (target.kind === 'none' || outTarget.kind === 'binary') continue;
       if (target.kind === 'binary') throw unimplemented(`stdio ${JSON.stringify(value)}: a logging binary must take stdout and stderr together`);
-      const [r, w] = pipe();
+      const [r, w] = pipePair();
       chown(w);
-      runcStdio[n] = w;
-      toClose.push(w);
-      const from = new net.Socket({ fd: r, readable: true, writable: false });
-      handles.push(from);
+      runcStdio[n] = own(w, toClose);
       let to: NodeJS.WritableStream & { destroy(): void };
-      if (target.kind === 'fifo') {
-        keep.push(openSync(target.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        const fd = openSync(target.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        to = new net.Socket({ fd, readable: false, writable: true });
+      if (target.kind === 'fifo' && isFifo(name, target.path)) {
+        own(open(name, target.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), keep);
+        to = socket(open(name, target.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), 'write');
       } else {
-        to = createWriteStream('', { fd: openSync(target.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) });
+        // file://, or a plain path that is not a FIFO: append, as copyPipes does for a non-fifo.
+        const flags = O_WRONLY | O_APPEND | O_CLOEXEC | (target.kind === 'file' ? O_CREAT : 0);
+        const fd = open(name, target.path, flags);
+        to = createWriteStream('', { fd });
+        loose.delete(fd);
+        handles.push(to);
       }
-      handles.push(to);
+      const from = socket(r, 'read');
       copies.push(
         new Promise<void>((resolve) => {
           to.on('close', () => resolve());
@@ -110,6 +136,7 @@ export async function openProcessIO(
   } catch (err) {
     toClose.forEach(closeQuietly);
     keep.forEach(closeQuietly);
+    loose.forEach(closeQuietly);
     closeQuietly(stdinKeeper);
     handles.forEach((h) => h.destroy());
     throw err;
@@ -140,6 +167,30 @@ export async function openProcessIO(
     },
   };
   return io;
+}
+
+/** Open one of the process's stdio paths; a failure names the stream and the path. */
+function openStdio(stream: string, file: string, flags: number): number {
+  try {
+    return openSync(file, flags, 0o600);
+  } catch (err) {
+    throw stdioError(stream, file, err);
+  }
+}
+
+/** containerd's copyPipes asks fifo.IsFifo: a plain path that is a regular file is appended to. */
+function isFifo(stream: string, file: string): boolean {
+  try {
+    return statSync(file).isFIFO();
+  } catch (err) {
+    throw stdioError(stream, file, err);
+  }
+}
+
+function stdioError(stream: string, file: string, err: unknown) {
+  const e = err as NodeJS.ErrnoException;
+  const message = `opening ${stream} ${file}: ${e.code ?? e.message}`;
+  return e.code === 'ENOENT' ? notFound(message) : internal(message, err);
 }
 
 /**

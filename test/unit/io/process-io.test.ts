@@ -218,3 +218,26 @@ test('stdin from anything but a FIFO is Unimplemented, and nothing opened is lef
   await settle();
   assert.deepEqual(newFds(before), []);
 });
+
+test('a stdio path that does not exist is NotFound naming the stream and path, and every fd opened so far is closed', async () => {
+  const f = makeFifos('missing');
+  const before = openFds();
+  await assert.rejects(
+    openProcessIO({ stdin: f.stdin, stdout: f.stdout, stderr: path.join(f.dir, 'gone'), terminal: false }),
+    (e: unknown) => isKind(e, 'NotFound') && (e as Error).message === `opening stderr ${path.join(f.dir, 'gone')}: ENOENT`,
+  );
+  await settle();
+  assert.deepEqual(newFds(before), []);
+});
+
+test('a plain stdout path that is a regular file, not a FIFO, is appended to (copyPipes\' IsFifo check)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-io-plain-'));
+  writeFileSync(path.join(dir, 'out'), 'before\n');
+  const io = await openProcessIO({ stdin: '', stdout: path.join(dir, 'out'), stderr: '', terminal: false });
+  const container = spawnContainer('echo after', io.runcStdio);
+  io.afterSpawn();
+  await container.exit;
+  await io.wait();
+  io.close();
+  assert.equal(readFileSync(path.join(dir, 'out'), 'utf8'), 'before\nafter\n');
+});
