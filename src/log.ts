@@ -15,14 +15,29 @@ export type { Logger };
  */
 export class LogSink {
   dropped = 0;
+  /** After EPIPE, no write is tried before this time (ms): see write(). */
+  private quietUntil = 0;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    private readonly retryMs = 1000,
+    private readonly now: () => number = Date.now,
+    private readonly writeFd: (fd: number, line: string) => unknown = writeSync,
+  ) {}
 
   write(line: string): boolean {
-    try {
-      writeSync(this.fd, line);
-    } catch {
+    // Each write to a fifo nobody reads raises SIGPIPE, and a tapped signals$ logs that signal:
+    // without a pause the two feed each other and the event loop never gets out. So after EPIPE
+    // lines are dropped without a syscall until the next try, once a second.
+    if (this.now() < this.quietUntil) {
       this.dropped++;
+      return true;
+    }
+    try {
+      this.writeFd(this.fd, line);
+    } catch (err) {
+      this.dropped++;
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') this.quietUntil = this.now() + this.retryMs;
     }
     return true;
   }
