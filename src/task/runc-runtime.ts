@@ -4,6 +4,7 @@ import { notFound, ShimError } from '../errors';
 import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
+import { readPidFile } from '../runc/pid-file';
 import { mountAll, unmountAll } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
 import { metricsAny, type RuncStats } from './metrics';
@@ -68,7 +69,7 @@ class RuncContainerDriver implements RuncDriver {
       await this.runc.delete(id, { force: true }).catch(() => undefined);
       throw err;
     }
-    return { pid: await readPid(pidFile), resources: io.resources };
+    return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
   start(id: string): Promise<void> {
@@ -89,7 +90,7 @@ class RuncContainerDriver implements RuncDriver {
       io.resources.close();
       throw err;
     }
-    return { pid: await readPid(pidFile), resources: io.resources };
+    return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
   async kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void> {
@@ -169,7 +170,7 @@ class RuncContainerDriver implements RuncDriver {
       const words = criuErrors(criu);
       throw wrap(err, words ? `criu: ${words}` : '');
     }
-    return { pid: await readPid(pidFile), resources: io.resources };
+    return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
   async stats(id: string): Promise<Any> {
@@ -198,13 +199,6 @@ function criuErrors(log: string): string {
 function wrap(err: unknown, more: string): ShimError {
   if (err instanceof ShimError) return new ShimError(err.kind, more ? `${err.message}: ${more}` : err.message, err);
   return new ShimError('Unknown', `${String((err as Error)?.message ?? err)}${more ? ': ' + more : ''}`, err);
-}
-
-
-async function readPid(file: string): Promise<number> {
-  const pid = parseInt((await readFile(file, 'utf8')).trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid in ${file}`);
-  return pid;
 }
 
 /** True unless the spec gives the container a pid namespace of its own (runc.ShouldKillAllOnExit). */
