@@ -9,41 +9,66 @@ export type { Logger };
 
 /**
  * Where log lines go: one non-blocking write each, straight to the fd. The reader of the log
- * fifo is containerd, and containerd restarts: while it is away a write meets EPIPE (or EAGAIN
- * when the pipe is full) and that line is dropped and counted; when a new containerd opens the
- * fifo again, the same fd reaches it. (pino's own destination gives up for good after an error.)
+ * fifo is containerd, and containerd restarts. While it is away a write meets EPIPE, and each
+ * such write raises SIGPIPE, which a tapped signals$ logs — a loop, if every line were written
+ * at once. So after EPIPE lines are held (the last `keep` of them) and tried again once per
+ * `retryMs` on a timer; when a new containerd opens the fifo they reach it, in order. Lines
+ * beyond `keep`, and lines a slow reader has no room for (EAGAIN), are dropped and counted.
+ * (pino's own destination gives up for good after an error.)
  */
 export class LogSink {
   dropped = 0;
-  /** After EPIPE, no write is tried before this time (ms): see write(). */
-  private quietUntil = 0;
+  private held: string[] = [];
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly fd: number,
     private readonly retryMs = 1000,
-    private readonly now: () => number = Date.now,
     private readonly writeFd: (fd: number, line: string) => unknown = writeSync,
+    private readonly keep = 1000,
   ) {}
 
   write(line: string): boolean {
-    // Each write to a fifo nobody reads raises SIGPIPE, and a tapped signals$ logs that signal:
-    // without a pause the two feed each other and the event loop never gets out. So after EPIPE
-    // lines are dropped without a syscall until the next try, once a second.
-    if (this.now() < this.quietUntil) {
-      this.dropped++;
+    if (this.timer) {
+      this.hold(line);
       return true;
     }
-    try {
-      this.writeFd(this.fd, line);
-    } catch (err) {
-      this.dropped++;
-      if ((err as NodeJS.ErrnoException).code === 'EPIPE') this.quietUntil = this.now() + this.retryMs;
-    }
+    this.held.push(line);
+    this.flush();
     return true;
   }
 
   flush(cb?: (err?: Error) => void): void {
+    while (this.held.length > 0) {
+      try {
+        this.writeFd(this.fd, this.held[0]);
+        this.held.shift();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+          this.timer ??= setTimeout(() => {
+            this.timer = undefined;
+            this.flush();
+          }, this.retryMs).unref();
+          break;
+        }
+        this.held.shift();
+        this.dropped++;
+      }
+    }
     cb?.();
+  }
+
+  /** Lines waiting for a reader. */
+  get waiting(): number {
+    return this.held.length;
+  }
+
+  private hold(line: string): void {
+    this.held.push(line);
+    if (this.held.length > this.keep) {
+      this.held.shift();
+      this.dropped++;
+    }
   }
 }
 
