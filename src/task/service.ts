@@ -330,6 +330,10 @@ export class TaskService {
   async wait(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     const exit = await proc.wait();
+    // The client cancels its stdio copy as soon as it deletes the process, which it does right
+    // after Wait returns (containerd's process.Delete: io.Cancel, io.Wait): answer only once the
+    // output is in the FIFOs, or 2 s after the exit when something else still holds the pipes.
+    await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
     return { exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
