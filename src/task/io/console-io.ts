@@ -1,13 +1,10 @@
-import { constants, openSync } from 'node:fs';
 import { closeQuietly } from '../../sys/fd';
 import net from 'node:net';
 import tty from 'node:tty';
 import { dup, listenConsoleSocket, setWinsize } from '../../sys/console';
+import { openInputFifo, openOutputFifo } from './fifo';
 import { parseStdioUri, type Stdio } from './stdio';
 import { invalidArgument } from '../../errors';
-
-const { O_RDONLY, O_WRONLY, O_NONBLOCK } = constants;
-const O_CLOEXEC = 0o2000000;
 
 export interface ConsoleIO {
   /** Path to pass as runc --console-socket. */
@@ -56,8 +53,9 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
       const reader = new tty.ReadStream(master);
       handles.push(reader);
       if (out.kind === 'fifo') {
-        fds.push(openSync(out.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        const to = new net.Socket({ fd: openSync(out.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), readable: false, writable: true });
+        const fifo = openOutputFifo(out.path);
+        fds.push(fifo.keeper);
+        const to = new net.Socket({ fd: fifo.writer, readable: false, writable: true });
         handles.push(to);
         drained = new Promise<void>((resolve) => {
           to.on('close', () => resolve());
@@ -69,8 +67,9 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
         reader.resume();
       }
       if (inp.kind === 'fifo') {
-        const from = new net.Socket({ fd: openSync(inp.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), readable: true, writable: false });
-        stdinKeeper = openSync(inp.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        const fifo = openInputFifo(inp.path);
+        const from = new net.Socket({ fd: fifo.reader, readable: true, writable: false });
+        stdinKeeper = fifo.keeper;
         const writer = new tty.WriteStream(dup(master));
         handles.push(from, writer);
         writer.on('error', () => from.destroy());

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { internal, notFound, unimplemented } from '../../errors';
 import { closeQuietly } from '../../sys/fd';
 import { pipe } from '../../sys/pipe';
+import { openInputFifo, openOutputFifo } from './fifo';
 import { parseStdioUri, type Stdio } from './stdio';
 
 /** The stdio of one process: the fds runc hands to it, and the copiers between them and containerd. */
@@ -20,16 +21,13 @@ export interface ProcessIO {
   close(): void;
 }
 
-const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_APPEND, O_CREAT, O_CLOEXEC } = constants as typeof constants & { O_CLOEXEC: number };
+const { O_WRONLY, O_APPEND, O_CREAT, O_CLOEXEC } = constants as typeof constants & { O_CLOEXEC: number };
 
 
 /**
  * Open the process's stdio as the Go shim does (pkg/process/io.go copyPipes), on real pipes,
- * without blocking a thread: every FIFO is opened O_NONBLOCK and driven by a libuv pipe handle.
- * - stdout/stderr FIFO: we open a reader of our own first, so our non-blocking writer opens even
- *   before containerd's reader, and a reader that comes and goes never gets us EPIPE.
- * - stdin FIFO: we open a writer of our own after the reader, so EOF reaches the container only
- *   when containerd's writer is done AND CloseIO closed ours — nothing buffered is cut off.
+ * without blocking a thread: every FIFO is opened as fifo.ts says and driven by a libuv pipe
+ * handle.
  */
 export async function openProcessIO(
   stdio: Stdio,
@@ -79,8 +77,9 @@ export async function openProcessIO(
       const [r, w] = pipePair();
       chown(r);
       runcStdio[0] = own(r, toClose);
-      const fifoIn = open('stdin', stdinTarget.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-      stdinKeeper = open('stdin', stdinTarget.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      const fifo = openInputFifo(stdinTarget.path, (file, flags) => open('stdin', file, flags));
+      const fifoIn = fifo.reader;
+      stdinKeeper = fifo.keeper;
       loose.delete(stdinKeeper);
       const from = socket(fifoIn, 'read');
       const to = socket(w, 'write');
@@ -110,8 +109,9 @@ export async function openProcessIO(
       runcStdio[n] = own(w, toClose);
       let to: NodeJS.WritableStream & { destroy(): void };
       if (target.kind === 'fifo' && isFifo(name, target.path)) {
-        own(open(name, target.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), keep);
-        to = socket(open(name, target.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), 'write');
+        const fifo = openOutputFifo(target.path, (file, flags) => open(name, file, flags));
+        own(fifo.keeper, keep);
+        to = socket(fifo.writer, 'write');
       } else {
         // file://, or a plain path that is not a FIFO: append, as copyPipes does for a non-fifo.
         const flags = O_WRONLY | O_APPEND | O_CLOEXEC | (target.kind === 'file' ? O_CREAT : 0);
