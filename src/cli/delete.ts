@@ -3,9 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Flags } from './flags';
 import { encodeDeleteResponse } from './delete-response';
-
-/** Where runc keeps container state when no root is configured (containerd pkg/process RuncRoot). */
-export const RUNC_ROOT = '/run/containerd/runc';
+import { runcRoot } from '../runc/root';
+import { isMountPoint, unmountAll } from '../sys/mount';
 
 /** Options the serving process recorded in the bundle at Create (binary and root of runc). */
 export interface BundleRuntime {
@@ -16,9 +15,9 @@ export interface BundleRuntime {
 export function bundleRuntime(bundle: string, namespace: string): BundleRuntime {
   try {
     const o = JSON.parse(readFileSync(path.join(bundle, 'options.json'), 'utf8'));
-    return { binary: o.binary_name || 'runc', root: path.join(o.root || RUNC_ROOT, namespace) };
+    return { binary: o.binary_name || 'runc', root: runcRoot(o.root, namespace) };
   } catch {
-    return { binary: 'runc', root: path.join(RUNC_ROOT, namespace) };
+    return { binary: 'runc', root: runcRoot('', namespace) };
   }
 }
 
@@ -41,10 +40,8 @@ export async function deleteAction(flags: Flags): Promise<void> {
     }
   }
   const rootfs = path.join(bundle, 'rootfs');
-  if (isMounted(rootfs)) {
-    const { unmountAll } = require('../sys/mount') as typeof import('../sys/mount');
-    unmountAll(rootfs);
-  }
+  // sys/mount loads koffi only on its first Linux call: isMountPoint reads /proc alone.
+  if (isMountPoint(rootfs)) unmountAll(rootfs);
   let pid = 0;
   try {
     pid = parseInt(readFileSync(path.join(bundle, 'init.pid'), 'utf8'), 10) || 0;
@@ -52,12 +49,6 @@ export async function deleteAction(flags: Flags): Promise<void> {
     // never started
   }
   process.stdout.write(encodeDeleteResponse(pid, 128 + 9, new Date()));
-}
-
-/** Whether anything is mounted at `target` (/proc/self/mountinfo field 5, octal escapes). */
-function isMounted(target: string): boolean {
-  const escaped = target.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === escaped);
 }
 
 /** Run a command; resolve with its stderr when it fails, null when it succeeds. */

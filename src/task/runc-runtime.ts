@@ -4,6 +4,7 @@ import { notFound, ShimError } from '../errors';
 import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
+import { runcRoot } from '../runc/root';
 import { readPidFile } from '../runc/pid-file';
 import { mountAll, unmountAll } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
@@ -13,8 +14,6 @@ import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
 import type { CheckpointOptions, RuncDriver, Spawned, TaskRuntime } from './runtime';
 
-/** Where runc keeps state when no root is configured (containerd pkg/process RuncRoot). */
-export const RUNC_ROOT = '/run/containerd/runc';
 
 /** The task runtime over the runc binary: one driver per container, configured by its options. */
 export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRuntime {
@@ -41,7 +40,7 @@ class RuncContainerDriver implements RuncDriver {
   ) {
     this.runc = new Runc({
       binary: opts.binary_name || 'runc',
-      root: path.join(opts.root || RUNC_ROOT, namespace),
+      root: runcRoot(opts.root, namespace),
       log: path.join(bundle, 'log.json'),
       logFormat: 'json',
       systemdCgroup: opts.systemd_cgroup,
