@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable, Subscription } from 'rxjs';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, ShimError } from '../errors';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors';
 import type { Logger } from '../log';
 import { decode, timestamp, type Any } from '../proto';
 import type { TaskEvent } from '../publisher/envelope';
@@ -10,7 +10,7 @@ import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
 import { ExitRouter } from './exit-router';
 import { processKey, type Lifecycle } from './lifecycle$';
-import { runcOptions, type RuncOptions } from './options';
+import { runcOptions } from './options';
 import { Process } from './process';
 import { parseStdioUri } from './io/stdio';
 import { statusNumber } from './state';
@@ -74,7 +74,7 @@ export class TaskService {
     checkPath(`create ${id}: bundle`, r.bundle);
     checkStdio(`create ${id}`, r);
     if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
-    if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint, true);
+    if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint);
     const opts = runcOptions(r.options as Any | undefined);
     this.creating.add(id);
     try {
@@ -190,7 +190,6 @@ export class TaskService {
 
   async checkpoint(r: Req): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
-    if (!r.path || !path.isAbsolute(r.path)) throw invalidArgument(`checkpoint ${container.id}: path must be an absolute directory, got ${JSON.stringify(r.path)}`);
     checkPath(`checkpoint ${container.id}: path`, r.path);
     const opts = checkpointOptions(r.options as Any | undefined);
     await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts));
@@ -427,8 +426,8 @@ export class TaskService {
  * NUL (containerd only ever sends clean absolute paths; anything else is a caller reaching outside
  * the bundle or its state dirs).
  */
-function checkPath(what: string, p: string, mustBeAbsolute = true): void {
-  if (typeof p !== 'string' || p.includes('\0') || (mustBeAbsolute && !path.isAbsolute(p)) || p.split('/').includes('..')) {
+function checkPath(what: string, p: string): void {
+  if (typeof p !== 'string' || p.includes('\0') || !path.isAbsolute(p) || p.split('/').includes('..')) {
     throw invalidArgument(`${what} ${JSON.stringify(p)}: must be a clean absolute path`);
   }
 }
@@ -478,5 +477,3 @@ function settleWithin(p: Promise<void> | undefined, ms: number): Promise<void> {
   ]).finally(() => clearTimeout(timer));
 }
 
-export type { RuncOptions };
-export { ShimError };
