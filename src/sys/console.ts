@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { internal, ShimError } from '../errors';
+import { dupCloexec } from './cloexec';
 import { check, errno, fn, koffi, SysError } from './libc';
 
 const MSG_DONTWAIT = 0x40;
@@ -161,8 +162,12 @@ export function setWinsize(fd: number, size: WinSize | number, height?: number):
   check('ioctl(TIOCSWINSZ)', fn('int ioctl(int, unsigned long, void *)')(fd, TIOCSWINSZ, ws));
 }
 
-/** A second fd for the same file: tty.ReadStream and tty.WriteStream must not share one. */
-export const dup = (fd: number): number => check('dup', fn('int dup(int)')(fd));
+/**
+ * A second fd for the same file: tty.ReadStream and tty.WriteStream must not share one.
+ * Close-on-exec, as the master it copies: a plain dup(2) would hand this terminal to every later
+ * runc and logging binary of a grouped serving process (and the terminal would never hang up).
+ */
+export const dup = (fd: number): number => dupCloexec(fd);
 
 /** Close an fd we received (not one a Node stream owns: the stream closes that itself). */
 export const close = (fd: number): void => closeSync(fd);
