@@ -2,7 +2,14 @@
  * Entry point. Each path loads only what it uses: `-v`, `start` and `delete` run once per
  * container on containerd's critical path, so they never load RxJS, pino or the task service.
  */
-import { parseFlags, UsageError, type Flags } from './flags';
+import type { Flags } from './flags';
+
+// First, before any module loads: with a SIGUSR1 listener Node never opens its inspector
+// (127.0.0.1:9229) on SIGUSR1; the launcher installs one too, this covers `node dist/shim.js`.
+// Here SIGUSR1 is ignored; the serving process dumps its state on it (signals$).
+process.on('SIGUSR1', () => {});
+// A require, not an import: the bundle would hoist an import above the listener.
+const { parseFlags, UsageError } = require('./flags') as typeof import('./flags');
 
 function fail(message: string): never {
   process.stderr.write(`containerd-shim-rx-v2: ${message}\n`);

@@ -10,9 +10,11 @@ import { createExits$ } from '../streams/exits$';
 import { createShutdown, type Shutdown } from '../streams/shutdown$';
 import { createSignals$ } from '../streams/signals$';
 import { Taps } from '../streams/tap';
+import { cloexecFrom } from '../sys/cloexec';
 import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
+import { stateDump } from '../task/dump';
 import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
 import { TASK_SERVICE, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
@@ -26,6 +28,9 @@ import { VERSION } from './version';
 
 /** The serving process: what containerd talks to for the life of its containers. */
 export async function serve(flags: Flags): Promise<void> {
+  // First: nothing we inherited beyond stdio (fd 3, our listening socket, included) passes on
+  // to the runc, container inits and logging binaries we spawn.
+  cloexecFrom(3);
   const bundle = flags.bundle || process.cwd();
   const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
   const taps = new Taps(process.env.RX_TAP, flags.debug, log);
@@ -83,6 +88,9 @@ export async function serve(flags: Flags): Promise<void> {
   const plugins = await lastValueFrom(loadAll$(registrations, log));
   const publisher = plugins.get('io.containerd.event.v1') as Publisher;
   const service = plugins.get('io.containerd.ttrpc.v1') as TaskService;
+
+  // SIGUSR1: the state dump into our log (as the Go shim's stack dump); never Node's inspector.
+  signals$.pipe(filter((s) => s === 'SIGUSR1')).subscribe(() => log.info({ dump: stateDump({ service, publisher }) }, 'state dump'));
 
   const registry = new ServiceRegistry();
   registry.register(TASK_SERVICE, taskHandlers(service));

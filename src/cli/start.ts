@@ -67,9 +67,10 @@ export async function start(flags: Flags): Promise<void> {
 
 /**
  * V8 flags for the serving process, chosen by measurement (bench/NOTES.md): a long-lived,
- * mostly idle process that holds little; SHIM_RX_NODE_FLAGS overrides them.
+ * mostly idle process that holds little; SHIM_RX_NODE_FLAGS overrides them. Where Node has it
+ * (>= 22.14), --disable-sigusr1: no inspector even before the launcher's SIGUSR1 listener is in.
  */
-export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', ...(process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [])];
 
 function serveNodeFlags(): string[] {
   const env = process.env.SHIM_RX_NODE_FLAGS;

@@ -30,6 +30,14 @@ export interface TaskServiceDeps {
   version: string;
 }
 
+export interface TaskServiceSnapshot {
+  containers: readonly Container[];
+  /** Ids whose Create is under way. */
+  creating: readonly string[];
+  /** Pids whose exit is awaited. */
+  exitClaims: number;
+}
+
 const TOPIC = {
   create: '/tasks/create',
   start: '/tasks/start',
@@ -63,6 +71,11 @@ export class TaskService {
 
   dispose(): void {
     this.subscription.unsubscribe();
+  }
+
+  /** What the service holds, for reading only (task/dump.ts turns it into the state dump). */
+  snapshot(): TaskServiceSnapshot {
+    return { containers: [...this.containers.values()], creating: [...this.creating], exitClaims: this.router.pendingClaims };
   }
 
   async create(r: Req): Promise<Req> {

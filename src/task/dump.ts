@@ -1,0 +1,87 @@
+/**
+ * The state dump: what a serving process holds, as one plain object for one log line. SIGUSR1
+ * writes it into the shim's log, as the Go shim writes its goroutine stacks on SIGUSR1
+ * (containerd pkg/shim: shim_unix.go setupDumpStacks, shim.go dumpStacks); a `debug state` command can
+ * return the same object.
+ */
+import { readdirSync } from 'node:fs';
+import type { PublisherStats } from '../publisher/publisher';
+import type { Container } from './container';
+import type { Process } from './process';
+import type { TaskServiceSnapshot } from './service';
+
+export interface ProcessDump {
+  /** exec id; '' for init */
+  exec: string;
+  state: string;
+  pid: number;
+  /** exit status and time once reaped */
+  exitStatus?: number;
+  exitedAt?: string;
+  /** its TaskStart / TaskExecStarted was handed to the publisher */
+  startPublished: boolean;
+}
+
+export interface ContainerDump {
+  id: string;
+  bundle: string;
+  processes: ProcessDump[];
+}
+
+export interface StateDump {
+  pid: number;
+  uptimeS: number;
+  rssBytes: number;
+  /** open fds of this process (/proc/self/fd), or -1 when /proc cannot be read */
+  fds: number;
+  containers: ContainerDump[];
+  creating: readonly string[];
+  /** pids whose exit is awaited */
+  exitClaims: number;
+  /** exits reaped before their process's start was published: held back until it is (exitAfterStart$) */
+  heldExits: number;
+  /** publisher counts; `pending` is its queue depth */
+  publisher: PublisherStats;
+}
+
+export interface DumpSources {
+  service: { snapshot(): TaskServiceSnapshot };
+  publisher: { snapshot(): PublisherStats };
+}
+
+function processDump(p: Process): ProcessDump {
+  const d: ProcessDump = { exec: p.execId, state: p.state, pid: p.pid, startPublished: p.started };
+  if (p.exit) {
+    d.exitStatus = p.exit.status;
+    d.exitedAt = p.exit.at.toISOString();
+  }
+  return d;
+}
+
+const containerDump = (c: Container): ContainerDump => ({ id: c.id, bundle: c.bundle, processes: c.all().map(processDump) });
+
+function openFds(): number {
+  try {
+    // readdir's own fd is counted too: one more than the process holds between calls.
+    return readdirSync('/proc/self/fd').length - 1;
+  } catch {
+    return -1;
+  }
+}
+
+/** The state of this serving process now; reads only. */
+export function stateDump(src: DumpSources): StateDump {
+  const tasks = src.service.snapshot();
+  const all = tasks.containers.flatMap((c) => c.all());
+  return {
+    pid: process.pid,
+    uptimeS: Math.round(process.uptime()),
+    rssBytes: process.memoryUsage.rss(),
+    fds: openFds(),
+    containers: tasks.containers.map(containerDump),
+    creating: tasks.creating,
+    exitClaims: tasks.exitClaims,
+    heldExits: all.filter((p) => p.exit && !p.started && p.pid > 0).length,
+    publisher: src.publisher.snapshot(),
+  };
+}

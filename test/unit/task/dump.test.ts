@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Container } from '../../../src/task/container';
+import { stateDump } from '../../../src/task/dump';
+import { Process } from '../../../src/task/process';
+import { runcOptions } from '../../../src/task/options';
+
+const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
+
+test('the state dump: each container\'s processes with state, pid, exit; held exits; publisher queue; fds and RSS', () => {
+  const init = new Process('init', 'c1', '', stdio);
+  init.pid = 101;
+  init.state = 'running';
+  init.started = true;
+  const c = new Container('c1', '/run/b/c1', init, null, runcOptions(undefined));
+  // An exec reaped before its start was published: its TaskExit is held back.
+  const early = new Process('exec', 'c1', 'e1', stdio);
+  early.pid = 102;
+  early.setExited(3, new Date('2026-12-01T00:00:00Z'));
+  c.execs.set('e1', early);
+  const dump = stateDump({
+    service: { snapshot: () => ({ containers: [c], creating: ['c2'], exitClaims: 1 }) },
+    publisher: { snapshot: () => ({ published: 5, delivered: 3, lost: 0, pending: 2 }) },
+  });
+  assert.deepEqual(dump.containers, [
+    {
+      id: 'c1',
+      bundle: '/run/b/c1',
+      processes: [
+        { exec: '', state: 'running', pid: 101, startPublished: true },
+        { exec: 'e1', state: 'stopped', pid: 102, startPublished: false, exitStatus: 3, exitedAt: '2026-12-01T00:00:00.000Z' },
+      ],
+    },
+  ]);
+  assert.deepEqual(dump.creating, ['c2']);
+  assert.equal(dump.exitClaims, 1);
+  assert.equal(dump.heldExits, 1);
+  assert.equal(dump.publisher.pending, 2);
+  assert.equal(dump.pid, process.pid);
+  assert.ok(dump.fds > 2 && dump.rssBytes > 1e6);
+  // One log line: plain data, no cycles.
+  assert.doesNotThrow(() => JSON.stringify(dump));
+});
