@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import type { PublisherStats } from '../publisher/publisher';
+import { isCloexec } from '../sys/cloexec';
 import type { Container } from './container';
 import type { Process } from './process';
 import type { TaskServiceSnapshot } from './service';
@@ -34,6 +35,8 @@ export interface StateDump {
   rssBytes: number;
   /** open fds of this process (/proc/self/fd), or -1 when /proc cannot be read */
   fds: number;
+  /** fds beyond stdio without close-on-exec, that every child we spawn would inherit: [] */
+  inheritableFds: number[];
   containers: ContainerDump[];
   creating: readonly string[];
   /** pids whose exit is awaited */
@@ -60,13 +63,24 @@ function processDump(p: Process): ProcessDump {
 
 const containerDump = (c: Container): ContainerDump => ({ id: c.id, bundle: c.bundle, processes: c.all().map(processDump) });
 
-function openFds(): number {
+/** How many fds are open, and those from 3 up without close-on-exec; -1 and [] without /proc. */
+function fdFacts(): { fds: number; inheritableFds: number[] } {
+  let names: string[];
   try {
-    // readdir's own fd is counted too: one more than the process holds between calls.
-    return readdirSync('/proc/self/fd').length - 1;
+    names = readdirSync('/proc/self/fd');
   } catch {
-    return -1;
+    return { fds: -1, inheritableFds: [] };
   }
+  const inheritableFds: number[] = [];
+  for (const fd of names.map(Number).filter((n) => n > 2).sort((a, b) => a - b)) {
+    try {
+      if (!isCloexec(fd)) inheritableFds.push(fd);
+    } catch {
+      // readdir's own fd, closed by now
+    }
+  }
+  // readdir's own fd is in the listing: one more than the process holds between calls.
+  return { fds: names.length - 1, inheritableFds };
 }
 
 /** The state of this serving process now; reads only. */
@@ -77,7 +91,7 @@ export function stateDump(src: DumpSources): StateDump {
     pid: process.pid,
     uptimeS: Math.round(process.uptime()),
     rssBytes: process.memoryUsage.rss(),
-    fds: openFds(),
+    ...fdFacts(),
     containers: tasks.containers.map(containerDump),
     creating: tasks.creating,
     exitClaims: tasks.exitClaims,

@@ -101,6 +101,28 @@ const newOn9229 = (before: Array<{ port: number; inode: string }>) => {
   return tcpListeners().filter((l) => l.port === 9229 && !seen.has(l.inode));
 };
 
+/** The state dump lines serving process `pid` wrote into its log (which containerd copies into its own). */
+const dumpsOf = (pid: number) =>
+  ctd
+    .log()
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('"state dump"'))
+    .map((l) => JSON.parse(l).dump)
+    .filter((d) => d?.pid === pid);
+
+/** The dump after the first `seen` of serving process `pid`, once it is in the log. */
+async function nextDump(pid: number, seen: number): Promise<any> {
+  await until("the state dump in containerd's log", () => dumpsOf(pid).length > seen);
+  return dumpsOf(pid)[seen];
+}
+
+/** SIGUSR1 to a serving process, and the state dump it writes for it. */
+async function requestDump(pid: number): Promise<any> {
+  const seen = dumpsOf(pid).length;
+  process.kill(pid, 'SIGUSR1');
+  return nextDump(pid, seen);
+}
+
 test('SIGUSR1 to a serving process with a running container: no listening socket appears, a state dump is in the log, the container runs on', async () => {
   const id = uniqueId('usr1');
   let r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
@@ -110,21 +132,15 @@ test('SIGUSR1 to a serving process with a running container: no listening socket
     const before = tcpListeners();
     assert.deepEqual(listenersOf(shim), [], 'no TCP listener before');
 
+    const seen = dumpsOf(shim).length;
     process.kill(shim, 'SIGUSR1');
     // The inspector, had it opened, listens within milliseconds of the signal.
     await sleep(1000);
     assert.deepEqual(listenersOf(shim), [], 'the serving process holds no TCP listener after SIGUSR1');
     assert.deepEqual(newOn9229(before), [], 'nothing new listens on 9229');
 
-    const dumpLine = () =>
-      ctd
-        .log()
-        .split('\n')
-        .filter((l) => l.startsWith('{') && l.includes('"state dump"'))
-        .map((l) => JSON.parse(l))
-        .find((l) => l.dump?.pid === shim);
-    await until("the state dump in containerd's log", () => !!dumpLine());
-    const dump = dumpLine().dump;
+    const dump = await nextDump(shim, seen);
+
     const c = dump.containers.find((x: { id: string }) => x.id === id);
     assert.ok(c, `the dump names container ${id}: ${JSON.stringify(dump)}`);
     assert.equal(c.processes[0].state, 'running');
@@ -132,6 +148,7 @@ test('SIGUSR1 to a serving process with a running container: no listening socket
     assert.equal(c.processes[0].startPublished, true);
     assert.equal(typeof dump.publisher.pending, 'number');
     assert.ok(dump.fds > 3 && dump.rssBytes > 1e6, `fds ${dump.fds}, rss ${dump.rssBytes}`);
+    assert.deepEqual(dump.inheritableFds, [], 'every fd beyond stdio is close-on-exec');
 
     await waitForTask(ctd, id, 'RUNNING');
     r = await ctd.ctr(['task', 'exec', '--exec-id', 'after', id, '/bin/echo', 'still-here']);
@@ -265,6 +282,12 @@ test('what a runc and a binary:// logger inherit while another container of the 
     assert.deepEqual([...fds.keys()].sort(), [0, 1, 2, 3, 4, 5], `the logger: stdio, then stdout, stderr and ready pipes: ${JSON.stringify([...fds])}`);
     for (const fd of [3, 4, 5]) assert.match(fds.get(fd)!, /^pipe:/, `logger fd ${fd}`);
     for (const fd of [0, 1, 2]) assert.doesNotMatch(fds.get(fd)!, /socket|ptmx|pts/, `logger fd ${fd}`);
+    for (const t of [...fds.values()]) assert.notEqual(t, listening, 'the logger does not hold the shim socket');
+
+    // And from inside: the serving process's own dump finds no fd beyond stdio without close-on-exec.
+    const dump = await requestDump(shim);
+    assert.ok(dump.containers.length === 2, `A and B in the dump: ${JSON.stringify(dump.containers)}`);
+    assert.deepEqual(dump.inheritableFds, [], 'serving-process fds without close-on-exec');
 
   } finally {
     for (const id of [a, b]) await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id], { namespace: ns });

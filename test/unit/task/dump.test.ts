@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
+import { fn } from '../../../src/sys/libc';
 import { Container } from '../../../src/task/container';
 import { stateDump } from '../../../src/task/dump';
 import { Process } from '../../../src/task/process';
@@ -38,6 +40,20 @@ test('the state dump: each container\'s processes with state, pid, exit; held ex
   assert.equal(dump.publisher.pending, 2);
   assert.equal(dump.pid, process.pid);
   assert.ok(dump.fds > 2 && dump.rssBytes > 1e6);
+  assert.ok(!dump.inheritableFds.some((fd) => fd <= 2));
   // One log line: plain data, no cycles.
   assert.doesNotThrow(() => JSON.stringify(dump));
+});
+
+test('the state dump names each fd from 3 up that lacks close-on-exec (a child would inherit it)', () => {
+  const base = openSync('/dev/null', 'r');
+  const leaky: number = fn('int dup(int)')(base);
+  const none = { snapshot: () => ({ containers: [], creating: [], exitClaims: 0 }) };
+  const publisher = { snapshot: () => ({ published: 0, delivered: 0, lost: 0, pending: 0 }) };
+  const dump = stateDump({ service: none, publisher });
+  assert.ok(dump.inheritableFds.includes(leaky), `${leaky} in ${dump.inheritableFds}`);
+  assert.ok(!dump.inheritableFds.includes(base), 'fs.openSync fds are close-on-exec');
+  closeSync(leaky);
+  closeSync(base);
+  assert.ok(!stateDump({ service: none, publisher }).inheritableFds.includes(leaky));
 });
