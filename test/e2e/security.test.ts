@@ -20,6 +20,8 @@ import { uniqueId, waitForTask } from '../helpers/tasks';
 const TASK = 'containerd.task.v2.Task';
 const T = 'containerd.task.v2.';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The state dump, our launcher's paths and grouping are ours: not asked of another runtime. */
+const ours = { skip: !!process.env.SHIM_RUNTIME && 'our shim only' };
 
 let ctd: Containerd;
 let rootfs: string;
@@ -123,7 +125,7 @@ async function requestDump(pid: number): Promise<any> {
   return nextDump(pid, seen);
 }
 
-test('SIGUSR1 to a serving process with a running container: no listening socket appears, a state dump is in the log, the container runs on', async () => {
+test('SIGUSR1 to a serving process with a running container: no listening socket appears, a state dump is in the log, the container runs on', ours, async () => {
   const id = uniqueId('usr1');
   let r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
   assert.equal(r.code, 0, r.stderr);
@@ -169,7 +171,7 @@ function watch(child: ChildProcess): { stderr: () => string; exit: Promise<numbe
   return { stderr: () => err, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
 }
 
-test('start (reading its stdin) sent SIGUSR1 opens no inspector and says nothing', async () => {
+test('start (reading its stdin) sent SIGUSR1 opens no inspector and says nothing', ours, async () => {
   const before = tcpListeners();
   // start reads its stdin to EOF before anything else: held open, it waits there.
   const child = spawn(SHIM_RUNTIME, ['-namespace', 'rx-sec', '-id', 'never', '-address', path.join(ctd.dir, 'none.sock'), 'start'], {
@@ -191,7 +193,7 @@ test('start (reading its stdin) sent SIGUSR1 opens no inspector and says nothing
   }
 });
 
-test('delete (waiting on runc) sent SIGUSR1 opens no inspector and finishes normally', async () => {
+test('delete (waiting on runc) sent SIGUSR1 opens no inspector and finishes normally', ours, async () => {
   const before = tcpListeners();
   const dir = path.join(ctd.dir, 'delete-usr1');
   const bundle = path.join(dir, 'bundle');
@@ -232,7 +234,7 @@ function recorded(file: string, script: string): Map<number, string> {
   return out;
 }
 
-test('what a runc and a binary:// logger inherit while another container of the same serving process has a terminal: only their own stdio and the fds the contract hands them', { skip: !!process.env.SHIM_RUNTIME && 'grouping is ours' }, async () => {
+test('what a runc and a binary:// logger inherit while another container of the same serving process has a terminal: only their own stdio and the fds the contract hands them', ours, async () => {
   const ns = 'rx-sec-fds';
   const dir = path.join(ctd.dir, 'fds');
   const rec = path.join(dir, 'records');
@@ -286,9 +288,8 @@ test('what a runc and a binary:// logger inherit while another container of the 
 
     // And from inside: the serving process's own dump finds no fd beyond stdio without close-on-exec.
     const dump = await requestDump(shim);
-    assert.ok(dump.containers.length === 2, `A and B in the dump: ${JSON.stringify(dump.containers)}`);
+    assert.equal(dump.containers.length, 2, `A and B in the dump: ${JSON.stringify(dump.containers)}`);
     assert.deepEqual(dump.inheritableFds, [], 'serving-process fds without close-on-exec');
-
   } finally {
     for (const id of [a, b]) await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id], { namespace: ns });
     await attached.catch(() => undefined);
