@@ -19,9 +19,10 @@
  *   see the close; the calls in flight never see their signal abort and the fd stays (a Wait
  *   per process is exactly such a call that never ends). The write-buffer pause does not have
  *   this problem: pending writes keep the socket watched, and a gone peer is EPIPE/ECONNRESET.
- *   Refusal costs an honest client nothing at these bounds: containerd opens one connection per
- *   task (core/runtime/v2 binary.go Start, makeConnection), whose calls in flight are one Wait
- *   per process of that task plus a few short calls.
+ *   Refusal costs an honest client nothing at these bounds: containerd makes one connection per
+ *   task, grouped shim or not (containerd 2.3 core/runtime/v2 binary.go Start and shim.go
+ *   loadShim each call makeConnection), whose calls in flight are one Wait per process of that
+ *   task plus a few short calls.
  *
  * What one connection can make us hold is then about maxWriteBuffer + the responses of the
  * calls in flight + maxBytesInFlight + one frame being read (4 MiB) + the socket's read buffer.
