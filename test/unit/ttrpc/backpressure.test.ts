@@ -115,12 +115,16 @@ test('the probe: a peer that sends 10.5 MB of calls and never reads is not read 
   const N = 10_240;
   const { server, addr } = await serve('TestNeverReads', { Big: async (p) => answer(p.readUInt32BE(0), RESPONSE) });
   const c = await nonReader(addr);
+  const by = bystander(addr, async (b) => assert.equal((await b.call(SVC, 'Echo', Buffer.from('still here'))).toString(), 'still here'));
   const requests = Array.from({ length: N }, (_, i) => validFrame(2 * i + 1, SVC, 'Big', ask(i, 1000)));
   // Frame by frame, so the client's writableLength counts what the server has not taken.
   requests.forEach((f) => c.socket.write(f));
   const sent = requests.reduce((n, f) => n + f.length, 0);
 
-  const [held] = await steady(() => server.connectionStats());
+  const held = (await steady(() => server.connectionStats().find((s) => s.writeBuffered > 0)))!;
+  const { ok, failures } = await by.stop();
+  assert.deepEqual(failures, [], 'a well-behaved connection is answered while the other is paused');
+  assert.ok(ok > 0);
   const unsent = c.socket.writableLength;
   console.log(`# sent ${sent} bytes of calls (answers: ${N * RESPONSE} bytes); server holds ${heldBy(held)} (${JSON.stringify(held)}); ${unsent} bytes still in the client`);
   assert.equal(held.paused, true, 'the server stopped reading the connection');
@@ -143,6 +147,7 @@ test('the probe: a peer that sends 10.5 MB of calls and never reads is not read 
     assert.ok(res.payload.equals(answer((f.streamId - 1) / 2, RESPONSE)), `stream ${f.streamId}: its own answer, intact`);
   }
   const [after] = await steady(() => server.connectionStats());
+  assert.equal(server.connections(), 1);
   assert.deepEqual(after, { callsInFlight: 0, bytesInFlight: 0, writeBuffered: 0, readBuffered: 0, paused: false });
   c.socket.destroy();
 });
