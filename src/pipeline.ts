@@ -4,85 +4,81 @@
  * Each stage is an epic, `(input$, deps) => output$`, with its effects injected so marble
  * tests can drive it.
  */
-import {
-  concat,
-  concatMap,
-  defer,
-  filter,
-  from,
-  of,
-  ignoreElements,
-  map,
-  merge,
-  type Observable,
-  race,
-  type SchedulerLike,
-  asyncScheduler,
-  take,
-  timer,
-} from 'rxjs';
+import { filter, ignoreElements, map, merge, type Observable, take, tap } from 'rxjs';
 import type { ShimSignal } from './streams/signals$';
+import type { Shutdown, ShutdownCallback, Stopped, StopReason } from './streams/shutdown$';
 
-export type StopReason = 'shutdown' | 'SIGTERM' | 'SIGINT';
-export type DrainOutcome = 'drained' | 'timeout';
+export type { StopReason } from './streams/shutdown$';
 
-export interface ServeOutcome {
-  reason: StopReason;
-  drain: DrainOutcome;
+/**
+ * The stop path's stages, registered with the shutdown service in this order, each run once the
+ * one before it has settled, the whole within the 5 s budget (STOP_BUDGET_MS):
+ * 1. stop accepting: no new connection, and the socket file is gone (containerd cannot dial a
+ *    stopping shim; Go's task service registers RemoveSocket as a shutdown callback).
+ * 2. close the event queue: what the service emits from now on is counted as lost, so the
+ *    drain below has an end.
+ * 3. drain the publisher: every queued event delivered or given up.
+ * 4. close connections: each once its calls in flight are answered. A Wait on a running task
+ *    is never answered: the budget ends it, and serve$ then cuts what is left.
+ */
+export interface StopEffects {
+  stopAccepting: ShutdownCallback;
+  closeEvents: ShutdownCallback;
+  drainPublisher: ShutdownCallback;
+  closeConnections: ShutdownCallback;
+}
+
+/** The stages' names as the shutdown service logs them, in the order they run. */
+export const STOP_STAGES = ['stop accepting', 'close the event queue', 'drain the publisher', 'close connections'] as const;
+
+/** Registers the stop path's stages with the shutdown service, in their order (see StopEffects). */
+export function registerStop(shutdown: Pick<Shutdown, 'register'>, effects: StopEffects): void {
+  const [accepting, events, drain, connections] = STOP_STAGES;
+  shutdown.register(accepting, effects.stopAccepting);
+  shutdown.register(events, effects.closeEvents);
+  shutdown.register(drain, effects.drainPublisher);
+  shutdown.register(connections, effects.closeConnections);
+}
+
+/** What was still open when the stop ended, cut off then (counted as lost). */
+export interface Cut {
+  connections: number;
+  calls: number;
+}
+
+export interface ServeOutcome extends Stopped {
+  cut: Cut;
 }
 
 export interface ServeDeps {
   signals$: Observable<ShimSignal>;
-  /** Emits once when the shutdown service has run its callbacks. */
-  shutdownDone$: Observable<void>;
-  /** Stop accepting and close the listening socket (and remove its file). */
-  stopServing(): Observable<unknown> | Promise<unknown> | void;
-  /** Emits (or resolves) when every queued event has been delivered or counted as lost. */
-  drainPublisher(): Observable<unknown> | Promise<unknown>;
-  drainTimeoutMs?: number;
-  scheduler?: SchedulerLike;
+  shutdown: Pick<Shutdown, 'shutdown' | 'done$'>;
+  /** Close every connection now (server.close()); says what it cut off. */
+  closeAll(): Cut;
 }
 
-/** An injected effect's result as an observable: a Promise or Observable as is, nothing as done. */
-const effect = (r: Observable<unknown> | Promise<unknown> | void): Observable<unknown> =>
-  r === undefined ? of(undefined) : from(r);
-
-/** The drain budget containerd's Go shim gives its publisher after serve returns. */
-export const DRAIN_TIMEOUT_MS = 5000;
-
 /**
- * stopRequest$: the first reason to stop — the shutdown service finished, or SIGTERM/SIGINT.
- * SIGPIPE and SIGCHLD are not reasons. Emits once and completes; as hot as its sources.
+ * exitSignal$: SIGTERM and SIGINT, the signals that mean stop (SIGPIPE and SIGCHLD do not).
+ * Completes when signals$ does; as hot as signals$.
  */
-export const stopRequest$ = (deps: Pick<ServeDeps, 'signals$' | 'shutdownDone$'>): Observable<StopReason> =>
-  merge(
-    deps.shutdownDone$.pipe(map((): StopReason => 'shutdown')),
-    deps.signals$.pipe(
-      filter((s): s is 'SIGTERM' | 'SIGINT' => s === 'SIGTERM' || s === 'SIGINT'),
-      map((s): StopReason => s),
-    ),
-  ).pipe(take(1));
+export const exitSignal$ = (signals$: Observable<ShimSignal>): Observable<StopReason> =>
+  signals$.pipe(filter((s): s is 'SIGTERM' | 'SIGINT' => s === 'SIGTERM' || s === 'SIGINT'));
 
 /**
- * drain$: 'drained' when the publisher has delivered or given up every queued event, or
- * 'timeout' when the budget runs out first. Emits once and completes; cold.
- */
-export const drain$ = (deps: Pick<ServeDeps, 'drainPublisher' | 'drainTimeoutMs' | 'scheduler'>): Observable<DrainOutcome> =>
-  race(
-    defer(() => effect(deps.drainPublisher())).pipe(take(1), map((): DrainOutcome => 'drained')),
-    timer(deps.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, deps.scheduler ?? asyncScheduler).pipe(map((): DrainOutcome => 'timeout')),
-  ).pipe(take(1));
-
-/**
- * serve$: waits for a stop request, then stops serving and drains the publisher, raced against
- * a 5 s timer. Emits one ServeOutcome and completes — only after the drain or the timer,
- * whichever is first. Cold: subscribing is serving.
+ * serve$: the one stop path. A SIGTERM/SIGINT asks the shutdown service to stop, as the Task
+ * API's Shutdown does (Go: handleExitSignals calls sd.Shutdown, pkg/shim/shim_unix.go), so both
+ * run the same stages in the same order under the same budget; once the service is done (or
+ * its budget ran out) every connection left is closed. Emits one ServeOutcome and completes;
+ * cold: subscribing listens for the signals.
  */
 export const serve$ = (deps: ServeDeps): Observable<ServeOutcome> =>
-  stopRequest$(deps).pipe(
-    concatMap((reason) =>
-      concat(defer(() => effect(deps.stopServing())).pipe(ignoreElements()), drain$(deps)).pipe(
-        map((drain): ServeOutcome => ({ reason, drain })),
-      ),
+  merge(
+    exitSignal$(deps.signals$).pipe(
+      tap((reason) => deps.shutdown.shutdown(reason)),
+      ignoreElements(),
     ),
+    deps.shutdown.done$,
+  ).pipe(
+    take(1),
+    map((stopped): ServeOutcome => ({ ...stopped, cut: deps.closeAll() })),
   );

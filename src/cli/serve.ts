@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share, Subject } from 'rxjs';
 import { createLogger, type Logger } from '../log';
-import { serve$ } from '../pipeline';
+import { registerStop, serve$ } from '../pipeline';
 import { loadAll$, type Registration } from '../plugins';
 import { Publisher } from '../publisher/publisher';
 import { createExits$ } from '../streams/exits$';
@@ -45,7 +45,7 @@ export async function serve(flags: Flags): Promise<void> {
   // Hold the reaper (and the signal handlers) for the life of the process.
   const reaping = exits$.subscribe();
 
-  const shutdown = createShutdown((msg, err) => log.error({ err: String(err) }, msg));
+  const shutdown = createShutdown({ log: (msg, err) => log.error({ err: String(err) }, msg) });
   const lifecycle$ = new Subject<Lifecycle>();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? '';
 
@@ -112,25 +112,31 @@ export async function serve(flags: Flags): Promise<void> {
   server.serve(listener);
   log.info({ version: VERSION, bundle }, 'serving');
 
-  const outcome = await lastValueFrom(
-    serve$({
-      signals$,
-      shutdownDone$: shutdown.done$,
-      stopServing: async () => {
-        await server.shutdown();
-        // `start` names our socket with -socket: with grouping, the first bundle may be long gone.
-        const address = flags.socket || readAddress(bundle);
-        if (address) removeSocket(address);
-      },
-      drainPublisher: () => publisher.drain(),
-    }),
-  );
+  // The one stop path (pipeline.ts): SIGTERM/SIGINT and the Task API's Shutdown both run these
+  // stages, in this order, within the 5 s budget.
+  registerStop(shutdown, {
+    stopAccepting: () => {
+      server.stopAccepting();
+      // `start` names our socket with -socket: with grouping, the first bundle may be long gone.
+      const address = flags.socket || readAddress(bundle);
+      if (address) removeSocket(address);
+    },
+    // The publisher takes no more events (each one after is counted as lost) ...
+    closeEvents: () => void publisher.drain(),
+    // ... and delivers or gives up what it holds.
+    drainPublisher: () => publisher.drain(),
+    closeConnections: () => server.shutdown(),
+  });
+  const outcome = await lastValueFrom(serve$({ signals$, shutdown, closeAll: () => server.close() }));
   const stats = publisher.snapshot();
-  log.info({ ...outcome, ...stats, lost: stats.lost + stats.pending }, 'shim exiting');
+  // What is still queued at the bound is lost with the process; calls cut off get no answer.
+  const lost = { events: stats.lost + stats.pending, calls: outcome.cut.calls };
+  log[outcome.outcome === 'done' ? 'info' : 'warn']({ ...outcome, ...stats, lost }, 'shim exiting');
   reaping.unsubscribe();
   service.dispose();
   await flushLog(log);
-  process.exit(outcome.drain === 'drained' ? 0 : 1);
+  // As the Go shim (pkg/shim/shim.go run): 1 for a failed callback or "shim shutdown timeout".
+  process.exit(outcome.outcome === 'done' ? 0 : 1);
 }
 
 /**
