@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { runcEnv } from './env';
 import { RuncError, kindOf } from './errors';
 import { defaultSpawner, type Spawner } from './spawner';
 
@@ -191,7 +192,7 @@ export class Runc {
         : [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
       let child;
       try {
-        child = this.spawner(this.binary, [...this.globalArgs(), ...args], { stdio: stdio as any });
+        child = this.spawner(this.binary, [...this.globalArgs(), ...args], { stdio: stdio as any, env: runcEnv() });
       } catch (err) {
         return reject(new RuncError('Internal', command, null, '', String((err as Error).message)));
       }
