@@ -38,7 +38,9 @@ export function setprivPath(): string | null {
  * is not set-uid). The kernel fires it when the parent *thread* ends; libuv spawns from the main
  * thread, which lives as long as the process. Without setpriv, runc runs without one.
  */
-export const defaultSpawner: Spawner = (file, args, opts) => {
-  const wrapper = setprivPath();
-  return wrapper ? spawn(wrapper, ['--pdeathsig', 'KILL', '--', file, ...args], opts) : spawn(file, args, opts);
-};
+export const defaultSpawner: Spawner = (file, args, opts) => spawnerWith(setprivPath())(file, args, opts);
+
+/** The spawner through a given setpriv; null runs the command directly (the fallback). */
+export function spawnerWith(setpriv: string | null): Spawner {
+  return (file, args, opts) => (setpriv ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', file, ...args], opts) : spawn(file, args, opts));
+}
