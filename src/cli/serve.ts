@@ -122,7 +122,7 @@ export async function serve(flags: Flags): Promise<void> {
       if (address) removeSocket(address);
     },
     // The publisher takes no more events (each one after is counted as lost) ...
-    closeEvents: () => void publisher.drain(),
+    closeEvents: () => void publisher.drain().catch(() => undefined),
     // ... and delivers or gives up what it holds.
     drainPublisher: () => publisher.drain(),
     closeConnections: () => server.shutdown(),
