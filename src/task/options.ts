@@ -81,7 +81,8 @@ export function parseShimConfig(text: string, source: string): ShimConfig {
         throw invalidArgument(`config ${source}: grouping = ${JSON.stringify(value)}: expected "pod" or "namespace"`);
       }
       config.grouping = value;
-    } else if (key === 'runc' && value && typeof value === 'object' && !Array.isArray(value)) {
+    } else if (key === 'runc') {
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(`config ${source}: runc must be a table ([runc]), got ${show(value)}`);
       for (const [k, v] of Object.entries(value)) {
         const field = runcKeys.get(norm(k));
         if (!field) throw invalidArgument(`config ${source}: unknown key runc.${k} (expected one of ${Object.keys(runcKinds).join(', ')})`);
@@ -101,7 +102,7 @@ function tomlErrorAt(err: unknown): string {
   const e = err as { line?: unknown; column?: unknown; message?: unknown };
   const at = typeof e.line === 'number' ? ` at line ${e.line}${typeof e.column === 'number' ? `, column ${e.column}` : ''}` : '';
   // The reason is smol-toml's own fixed wording ("invalid value", "unfinished string"): kept
-  // only when it has nothing that could have come from the document (no digits, quotes or signs).
+  // only when it is lower-case words alone, nothing that could have come from the document.
   const reason = /^Invalid TOML document: ([a-z][a-z ,:-]{0,80})\n/.exec(String(e.message ?? ''))?.[1];
   return `${at}${reason ? ` (${reason})` : ''}`;
 }
@@ -128,7 +129,7 @@ function setRunc(runc: RuncOptions, field: keyof RuncOptions, v: unknown, what: 
   }
 }
 
-const show = (v: unknown) => JSON.stringify(typeof v === 'bigint' ? String(v) : String(v));
+const show = (v: unknown) => JSON.stringify(String(v));
 
 /** Ignored config keys, each logged once per serving process (by the sink `onIgnoredConfigKey` sets). */
 const reported = new Set<string>();

@@ -90,6 +90,7 @@ test('unknown top-level keys are ignored and reported once each; unknown keys in
     onIgnoredConfigKey(undefined);
   }
   assert.throws(() => parseShimConfig('[runc]\nBinary = "x"', 'x.toml'), invalid(/unknown key runc\.Binary/));
+  assert.throws(() => parseShimConfig('runc = "x"', 'x.toml'), invalid(/runc must be a table \(\[runc\]\), got "x"/));
 });
 
 test('io_uid / io_gid out of range or not integers are InvalidArgument naming the key and the range', () => {
