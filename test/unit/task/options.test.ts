@@ -60,14 +60,17 @@ test('a config that is not TOML: the file and the line number, never its content
 });
 
 test('CRI 2.x options table in ConfigBody: runc option keys at the top level in Go spelling are applied', () => {
-  // As containerd 2.3 CRI marshals [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.rx.options].
-  const c = shimConfigFrom(body('BinaryName = "/usr/local/sbin/runc"\nRoot = "/run/rx-runc"\nShimCgroup = "/rx"\nSystemdCgroup = true\nIoUid = 1000\nIoGid = 1001\nTypeUrl = "io.containerd.runc.v1.Options"\n'));
+  // The bytes CRI 2.3 puts in ConfigBody for [...runtimes.rx.options]: the table read from
+  // config.toml, marshalled again by pelletier/go-toml v2.2.4 (sorted keys, literal strings;
+  // produced with that module from the Go module cache).
+  const c = shimConfigFrom(body("BinaryName = '/usr/local/sbin/runc'\nIoGid = 1001\nIoUid = 1000\nRoot = '/run/rx-runc'\nShimCgroup = '/rx'\nSystemdCgroup = true\nTypeUrl = 'runtimeoptions.v1.Options'\n\n[runc]\nno_new_keyring = true\n"));
   assert.equal(c.runc.binary_name, '/usr/local/sbin/runc');
   assert.equal(c.runc.root, '/run/rx-runc');
   assert.equal(c.runc.shim_cgroup, '/rx');
   assert.equal(c.runc.systemd_cgroup, true);
   assert.equal(c.runc.io_uid, 1000);
   assert.equal(c.runc.io_gid, 1001);
+  assert.equal(c.runc.no_new_keyring, true);
   assert.deepEqual(c.ignored, []);
   assert.equal(c.grouping, 'pod');
   // Case-insensitive as Go's TOML decoding; snake_case as ours; [runc] wins over the top level.
