@@ -77,18 +77,26 @@ function serveNodeFlags(): string[] {
   return env === undefined ? SERVE_NODE_FLAGS : env.split(/\s+/).filter(Boolean);
 }
 
-function listen(address: string): Promise<net.Server> {
+export function listen(address: string): Promise<net.Server> {
   const file = socketPath(address);
-  // The directory is traversable by all, readable by none; the socket is ours alone.
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+  // As Go's NewSocket (pkg/shim/util_unix.go): the directory 0700, the socket 0600. Go chmods
+  // after bind; here the umask makes bind create it 0600 already, so it is never wider for a
+  // moment (the chmod after it stays, as in Go).
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen({ path: file, backlog: 511 }, () => {
-      server.off('error', reject);
-      chmodSync(file, 0o600);
-      resolve(server);
-    });
+    // Node binds inside listen() itself, before it returns: the umask covers the bind alone.
+    const umask = process.umask(0o177);
+    try {
+      server.listen({ path: file, backlog: 511 }, () => {
+        server.off('error', reject);
+        chmodSync(file, 0o600);
+        resolve(server);
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
 }
 
