@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
@@ -68,4 +68,23 @@ test('containerd 2.3.7: ctr shim state and shutdown answer over task API v3 (ctr
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal((await ctd.ctr(['containers', 'delete', id])).code, 0);
+});
+
+test('containerd 2.3.7: ctr plugins inspect-runtime shows our -info: name, version and runc\'s features', { skip }, async () => {
+  const r = await ctd.ctr(['plugins', 'inspect-runtime', '--runtime', SHIM_RUNTIME]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout.toString();
+  assert.match(out, /"Name": "io\.containerd\.rx\.v2"/, out);
+  // containerd decoded Features as the OCI features document (typeurl JSON), not an opaque Any.
+  assert.match(out, /"ociVersionMax": "/, out);
+  // Options from ctr reach -info: our TOML (runtimeoptions, --runtime-config-path) names a runc
+  // stand-in whose features document containerd then shows.
+  const fake = path.join(ctd.dir, 'features-runc');
+  writeFileSync(fake, '#!/bin/sh\nprintf \'{"ociVersionMin":"1.0.0","ociVersionMax":"9.9.9-rx"}\'\n');
+  chmodSync(fake, 0o755);
+  const toml = path.join(ctd.dir, 'rx-info.toml');
+  writeFileSync(toml, `[runc]\nbinary_name = "${fake}"\n`);
+  const withOpts = await ctd.ctr(['plugins', 'inspect-runtime', '--runtime', SHIM_RUNTIME, '--runtime-config-path', toml]);
+  assert.equal(withOpts.code, 0, withOpts.stderr);
+  assert.match(withOpts.stdout.toString(), /"ociVersionMax": "9\.9\.9-rx"/, withOpts.stdout.toString());
 });
