@@ -13,7 +13,7 @@ const tmpfs = { type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] };
 
 /** The delete action of a container runc never heard of (no runc call), its stdout captured. */
 async function runDelete(bundle: string): Promise<Buffer> {
-  const flags: Flags = { namespace: 'rx-unit', id: `rx-unit-${path.basename(bundle)}`, address: '', publishBinary: '', bundle, socket: '', debug: false, version: false, action: 'delete' };
+  const flags: Flags = { namespace: 'rx-unit', id: `rx-unit-${path.basename(bundle)}`, address: '', publishBinary: '', bundle, socket: '', debug: false, version: false, info: false, action: 'delete' };
   const out: Buffer[] = [];
   const write = process.stdout.write;
   process.stdout.write = ((chunk: Uint8Array | string) => (out.push(Buffer.from(chunk)), true)) as typeof process.stdout.write;
