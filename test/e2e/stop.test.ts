@@ -75,12 +75,15 @@ test('SIGTERM with a Wait in flight on a running task: the serving process is go
 
   const t0 = Date.now();
   process.kill(shim, 'SIGTERM');
+  while (alive(shim) && existsSync(socket) && Date.now() - t0 < 10000) await sleep(20);
+  // The first stage: the socket goes while the process still waits on the Wait.
+  assert.equal(existsSync(socket), false, 'its socket file is removed');
+  assert.ok(alive(shim), 'the socket is removed first, while the process is still stopping');
   while (alive(shim) && Date.now() - t0 < 10000) await sleep(20);
   const gone = Date.now() - t0;
   console.log(`# serving process ${shim} gone ${gone} ms after SIGTERM`);
   assert.ok(!alive(shim), 'the serving process is gone');
   assert.ok(gone < 5500, `gone within 5.5 s of SIGTERM (took ${gone} ms)`);
-  assert.equal(existsSync(socket), false, 'its socket file is removed');
   await raw.closed;
   assert.deepEqual(raw.frames.map((f) => f.streamId), [], 'the Wait got no answer: it was cut off');
 
