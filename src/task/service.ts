@@ -111,7 +111,7 @@ export class TaskService {
           init.resources = resources;
         }
       } catch (err) {
-        if (mountedRootfs) this.deps.runtime.unmountAll(mountedRootfs);
+        if (mountedRootfs) await this.deps.runtime.unmountAll(mountedRootfs).catch((e) => this.deps.log.warn({ id, err: String(e) }, 'failed to cleanup rootfs mount'));
         throw err;
       }
       const container = new Container(id, r.bundle, init, mountedRootfs, opts);
@@ -280,7 +280,7 @@ export class TaskService {
       proc.resources?.close();
       if (proc.kind === 'init') {
         await this.driverOf(container.id).delete(container.id, signal);
-        if (container.mountedRootfs) this.deps.runtime.unmountAll(container.mountedRootfs);
+        if (container.mountedRootfs) await this.deps.runtime.unmountAll(container.mountedRootfs);
       }
     });
     if (!proc.started) this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });

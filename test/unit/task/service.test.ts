@@ -36,7 +36,7 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
   const runtime: TaskRuntime = {
     driver: () => driver,
     mountAll: (_m, target) => void calls.push(`mount ${target}`),
-    unmountAll: (target) => void calls.push(`unmount ${target}`),
+    unmountAll: async (target) => void calls.push(`unmount ${target}`),
     watchOOM: () => ({ close: () => void calls.push('oom.close') }),
     packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
   };
