@@ -8,7 +8,7 @@ import { runcRoot } from '../runc/root';
 import { readPidFile } from '../runc/pid-file';
 import { mountAll, unmountAll } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
-import { metricsAny, type RuncStats } from './metrics';
+import { blockDevices, metricsAny, type RuncStats } from './metrics';
 import { openIO } from './io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
@@ -173,7 +173,11 @@ class RuncContainerDriver implements RuncDriver {
   }
 
   async stats(id: string): Promise<Any> {
-    return metricsAny((await this.runc.stats(id)) as RuncStats, isCgroupV2());
+    const stats = (await this.runc.stats(id)) as RuncStats;
+    if (isCgroupV2()) return metricsAny(stats, true);
+    // v1 blkio entries name their device, as the Go shim's cgroup1 stats do.
+    const partitions = stats.blkio && Object.keys(stats.blkio).length ? await readFile('/proc/partitions', 'utf8').catch(() => '') : '';
+    return metricsAny(stats, false, blockDevices(partitions));
   }
 
   update(id: string, resources: object): Promise<void> {

@@ -1,7 +1,7 @@
 /** Stats and Update through ctr: cgroup metrics containerd can read, new limits applied by runc update. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
@@ -18,7 +18,9 @@ let rootfs: string;
 before(async () => {
   ctd = await startContainerd({ name: 'control' });
   rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, 'ctl1', '/bin/sh', '-c', 'sleep 600 & sleep 600']);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, 'ctl1', '/bin/sh', '-c',
+    // 4 MiB written once sit in the page cache as inactive file pages of the container's cgroup.
+    'dd if=/dev/zero of=/tmp/written bs=1M count=4 2>/dev/null && touch /tmp/done; sleep 600 & sleep 600']);
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => ctd?.stop());
@@ -52,6 +54,40 @@ test('ctr task metrics shows memory (with its limit), cpu and pids from the shim
     assert.match(table, /^cpuacct\.usage\s+[1-9]\d*\s*$/m, table);
     assert.ok(Number(table.match(/^pids\.current\s+(\d+)/m)?.[1]) >= 1, table);
   }
+});
+
+/** The container's memory.stat, read from its cgroup directly (the cgroup /proc/<pid>/cgroup names). */
+const memoryStat = (pid: number): Record<string, number> => {
+  const dir = isCgroupV2() ? cgroupV2(pid)! : memoryCgroupV1(pid)!;
+  return Object.fromEntries(readFileSync(path.join(dir, 'memory.stat'), 'utf8').trim().split('\n').map((l) => {
+    const [k, v] = l.split(' ');
+    return [k, Number(v)];
+  }));
+};
+
+test('Stats carries the inactive file pages CRI subtracts for the working set, as the cgroup\'s memory.stat has them', async () => {
+  for (let i = 0; i < 100 && !existsSync(path.join(rootfs, 'tmp/done')); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.ok(existsSync(path.join(rootfs, 'tmp/done')), 'the container wrote its file');
+  const key = isCgroupV2() ? 'inactive_file' : 'total_inactive_file';
+  const pid = await pidOf('ctl1');
+  // The kernel may move pages between its lists at any time: compare a sample taken between two
+  // equal reads of memory.stat (a few tries).
+  const seen: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const before = memoryStat(pid)[key];
+    const r = await ctd.ctr(['task', 'metrics', '--format', 'json', 'ctl1']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout.toString()).memory;
+    const after = memoryStat(pid)[key];
+    seen.push(`${before} ${m[key]} ${after}`);
+    if (before !== after) continue;
+    assert.ok(before >= 1 << 20, `memory.stat ${key} counts the written file: ${before}`);
+    assert.equal(m[key], before, `metrics ${key} equals memory.stat's`);
+    // The rest of memory.stat comes along, under containerd's names.
+    assert.ok(m[isCgroupV2() ? 'file' : 'total_cache'] >= before, JSON.stringify(m));
+    return;
+  }
+  assert.fail(`memory.stat never held still: ${seen.join(', ')}`);
 });
 
 test('Update through containerd (Tasks/Update; ctr 1.6 has no command for it) changes the limit in the container\'s cgroup', async () => {
