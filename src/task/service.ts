@@ -439,8 +439,9 @@ function checkStdio(what: string, r: Req): void {
     if (!value) continue;
     // A URL's own parsing would fold `..` away: look at the raw string too.
     if (value.split(/[/?#]/).includes('..')) throw invalidArgument(`${what}: ${name} ${JSON.stringify(value)}: must be a clean absolute path`);
-    const target = parseStdioUri(value);
-    if (target.kind !== 'none') checkPath(`${what}: ${name}`, target.path);
+    // And the path after percent-decoding (`%2e%2e` is `..` too).
+    const target = parseStdioUri(value, `${what}: ${name}`);
+    if (target.kind !== 'none') checkPath(`${what}: ${name}${target.path === value ? '' : ` ${JSON.stringify(value)} names path`}`, target.path);
   }
 }
 
@@ -451,7 +452,11 @@ function checkpointOptions(any: Any | undefined): CheckpointOptions {
   if (any.type_url.replace(/^.*\//, '') !== type) {
     throw invalidArgument(`checkpoint options of type ${JSON.stringify(any.type_url)}: expected ${type}`);
   }
-  return decode<CheckpointOptions>(type, any.value);
+  try {
+    return decode<CheckpointOptions>(type, any.value);
+  } catch (err) {
+    throw invalidArgument(`checkpoint options: not a valid ${type} message: ${(err as Error).message}`);
+  }
 }
 
 /** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */
