@@ -8,7 +8,7 @@ import type { TaskEvent } from '../publisher/envelope';
 import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
-import { ExitRouter } from './exit-router';
+import { ExitRouter, type StartWindow } from './exit-router';
 import { processKey, type Lifecycle } from './lifecycle$';
 import { runcOptions } from './options';
 import { Process } from './process';
@@ -77,6 +77,8 @@ export class TaskService {
     if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint);
     const opts = runcOptions(r.options as Any | undefined);
     this.creating.add(id);
+    // Exits reaped from here until the init's pid is claimed may be its own.
+    const window = this.router.starting();
     try {
       const driver = this.deps.runtime.driver(r.bundle, opts);
       const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
@@ -104,7 +106,7 @@ export class TaskService {
       const container = new Container(id, r.bundle, init, mountedRootfs, opts);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
-      if (init.pid) this.watch(container, init);
+      if (init.pid) this.watch(container, init, window);
       this.event(TOPIC.create, 'containerd.events.TaskCreate', id, {
         container_id: id,
         bundle: r.bundle,
@@ -116,6 +118,7 @@ export class TaskService {
       this.deps.log.info({ id, pid: init.pid, bundle: r.bundle }, 'task created');
       return { pid: init.pid };
     } finally {
+      window.close();
       this.creating.delete(id);
     }
   }
@@ -123,13 +126,14 @@ export class TaskService {
   async start(r: Req): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     const driver = this.driverOf(container.id);
+    const window = this.router.starting();
     try {
       await proc.run('start', async () => {
         if (proc.kind === 'init' && proc.restoreFrom) {
           const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom);
           proc.pid = restored.pid;
           proc.resources = restored.resources;
-          this.watch(container, proc);
+          this.watch(container, proc, window);
         } else if (proc.kind === 'init') {
           await driver.start(container.id);
         } else {
@@ -137,13 +141,15 @@ export class TaskService {
           proc.pid = started.pid;
           proc.resources = started.resources;
           if (proc.stdinClosed) started.resources.closeStdin();
-          this.watch(container, proc);
+          this.watch(container, proc, window);
         }
       });
     } catch (err) {
       // No start will be published for this process: let an exit held for it go.
       this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
       throw err;
+    } finally {
+      window.close();
     }
     const key = processKey(container.id, proc.execId);
     if (proc.kind === 'init') {
@@ -377,8 +383,8 @@ export class TaskService {
   }
 
   /** Claim the exit of a process that has a pid; on exit, record it and say so. */
-  private watch(container: Container, proc: Process): void {
-    this.router.claim(proc.pid, (e) => {
+  private watch(container: Container, proc: Process, window: StartWindow): void {
+    window.claim(proc.pid, (e) => {
       if (!proc.setExited(e.status, e.time)) return;
       if (proc.kind === 'init') void this.drivers.get(container.id)?.initExited(container.id, container.bundle);
       this.deps.log.info({ id: container.id, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
