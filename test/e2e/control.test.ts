@@ -18,9 +18,7 @@ let rootfs: string;
 before(async () => {
   ctd = await startContainerd({ name: 'control' });
   rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, 'ctl1', '/bin/sh', '-c',
-    // 4 MiB written once sit in the page cache as inactive file pages of the container's cgroup.
-    'dd if=/dev/zero of=/tmp/written bs=1M count=4 2>/dev/null && touch /tmp/done; sleep 600 & sleep 600']);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, 'ctl1', '/bin/sh', '-c', 'sleep 600 & sleep 600']);
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => ctd?.stop());
@@ -66,16 +64,22 @@ const memoryStat = (pid: number): Record<string, number> => {
 };
 
 test('Stats carries the inactive file pages CRI subtracts for the working set, as the cgroup\'s memory.stat has them', async () => {
-  for (let i = 0; i < 100 && !existsSync(path.join(rootfs, 'tmp/done')); i++) await new Promise((res) => setTimeout(res, 100));
-  assert.ok(existsSync(path.join(rootfs, 'tmp/done')), 'the container wrote its file');
+  // 4 MiB written once sit in the page cache as inactive file pages of the container's cgroup.
+  const rootfs2 = busyboxRootfs(path.join(ctd.dir, 'rootfs2'));
+  const run = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs2, 'ctl2', '/bin/sh', '-c',
+    'dd if=/dev/zero of=/tmp/written bs=1M count=4 2>/dev/null && touch /tmp/done; exec sleep 600']);
+  assert.equal(run.code, 0, run.stderr);
+  for (let i = 0; i < 100 && !existsSync(path.join(rootfs2, 'tmp/done')); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.ok(existsSync(path.join(rootfs2, 'tmp/done')), 'the container wrote its file');
   const key = isCgroupV2() ? 'inactive_file' : 'total_inactive_file';
-  const pid = await pidOf('ctl1');
+  const pid = await pidOf('ctl2');
   // The kernel may move pages between its lists at any time: compare a sample taken between two
   // equal reads of memory.stat (a few tries).
   const seen: string[] = [];
-  for (let i = 0; i < 5; i++) {
+  let checked = false;
+  for (let i = 0; i < 5 && !checked; i++) {
     const before = memoryStat(pid)[key];
-    const r = await ctd.ctr(['task', 'metrics', '--format', 'json', 'ctl1']);
+    const r = await ctd.ctr(['task', 'metrics', '--format', 'json', 'ctl2']);
     assert.equal(r.code, 0, r.stderr);
     const m = JSON.parse(r.stdout.toString()).memory;
     const after = memoryStat(pid)[key];
@@ -85,9 +89,13 @@ test('Stats carries the inactive file pages CRI subtracts for the working set, a
     assert.equal(m[key], before, `metrics ${key} equals memory.stat's`);
     // The rest of memory.stat comes along, under containerd's names.
     assert.ok(m[isCgroupV2() ? 'file' : 'total_cache'] >= before, JSON.stringify(m));
-    return;
+    checked = true;
   }
-  assert.fail(`memory.stat never held still: ${seen.join(', ')}`);
+  assert.ok(checked, `memory.stat never held still: ${seen.join(', ')}`);
+  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'ctl2']);
+  for (let i = 0; i < 50 && !/^ctl2\s+\d+\s+STOPPED/m.test((await ctd.ctr(['task', 'ls'])).stdout.toString()); i++) await new Promise((res) => setTimeout(res, 100));
+  await ctd.ctr(['task', 'delete', 'ctl2']);
+  await ctd.ctr(['container', 'delete', 'ctl2']);
 });
 
 test('Update through containerd (Tasks/Update; ctr 1.6 has no command for it) changes the limit in the container\'s cgroup', async () => {
