@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { filter, ignoreElements, map, Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import type { RunHelpers } from 'rxjs/internal/testing/TestScheduler';
+import { TestScheduler, type RunHelpers } from 'rxjs/testing';
 import { unavailable } from '../../src/errors';
 import type { Envelope } from '../../src/publisher/envelope';
 import { defaultBackoff, DEFAULT_RETRIES } from '../../src/publisher/forward$';
@@ -66,7 +65,8 @@ test('back-off: a Forward that fails is tried again after 0.1 s, then 0.2 s, and
   ts.run((h) => {
     c = fakeContainerd(ts, h, { a: ['-#', '-#', '-d'] });
     const input = h.cold('a', envelopes({ a: 'A' }));
-    h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe('303ms a', { a: 'a' });
+    const expected = '    303ms a';
+    h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe(expected, { a: 'a' });
   });
   assert.deepEqual(c.calls.a, [0, 1 + 100, 102 + 200]);
   // Each try is released when it answers: no Forward is left subscribed.
@@ -82,9 +82,10 @@ test('back-off is bounded: an event failing every try is given up after 1 + 10 t
   let c!: ReturnType<typeof fakeContainerd>;
   ts.run((h) => {
     c = fakeContainerd(ts, h, { a: ['-#'] });
-    const input = h.cold('a', envelopes({ a: 'A' }));
     // 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 4 x 5 s = 26.3 s, plus one frame per try.
-    h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe('26311ms l', { l: 'a!' });
+    const input = h.cold('a', envelopes({ a: 'A' }));
+    const expected = '    26311ms l';
+    h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe(expected, { l: 'a!' });
   });
   assert.equal(c.calls.a.length, 1 + DEFAULT_RETRIES);
 });
@@ -93,9 +94,9 @@ test('per-container independence: container A\'s event failing 5 times does not 
   const ts = scheduler();
   ts.run((h) => {
     const c = fakeContainerd(ts, h, { a: ['-#', '-#', '-#', '-#', '-#', '-d'] });
-    const input = h.cold('ab-c', envelopes({ a: 'A', b: 'B', c: 'B' }));
     // A's back-off: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s and six one-frame tries: delivered at 3106.
-    const expected = '     --b-c 3101ms a';
+    const input = h.cold('ab-c', envelopes({ a: 'A', b: 'B', c: 'B' }));
+    const expected = '    --b-c 3101ms a';
     h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe(expected, { a: 'a', b: 'b', c: 'c' });
   });
 });
@@ -106,7 +107,8 @@ test('order within a container under retries: an event is not sent before the on
   ts.run((h) => {
     c = fakeContainerd(ts, h, { a: ['-#', '-#', '-d'] });
     const input = h.cold('abc', envelopes({ a: 'A', b: 'A', c: 'A' }));
-    h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe('303ms abc', { a: 'a', b: 'b', c: 'c' });
+    const expected = '    303ms abc';
+    h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe(expected, { a: 'a', b: 'b', c: 'c' });
   });
   assert.deepEqual(c.calls, { a: [0, 101, 302], b: [303], c: [304] });
 });
@@ -115,8 +117,10 @@ test('order within a container: an event given up lets the next one go, still in
   const ts = scheduler();
   ts.run((h) => {
     const c = fakeContainerd(ts, h, { a: ['-#'] });
+    // a: tries at 0, 11, 22, given up at 23; b goes then.
     const input = h.cold('ab', envelopes({ a: 'A', b: 'A' }));
-    h.expectObservable(settled(queues$(input, deps(c.forward, { retries: 2, backoff: () => 10 })))).toBe('23ms lb', { l: 'a!', b: 'b' });
+    const expected = '    23ms lb';
+    h.expectObservable(settled(queues$(input, deps(c.forward, { retries: 2, backoff: () => 10 })))).toBe(expected, { l: 'a!', b: 'b' });
   });
 });
 
@@ -124,18 +128,20 @@ test('drain: queues$ completes only after every container\'s queue has settled, 
   const ts = scheduler();
   ts.run((h) => {
     const c = fakeContainerd(ts, h, { a: ['-#', '-d'], b: ['-#', '-#', '-d'] });
-    const input = h.cold('abc|', envelopes({ a: 'A', b: 'B', c: 'C' }));
     // a: tries at 0 and 101 (delivered 102); b: at 1, 102, 303 (304); c: at 2 (3). Input done at 3.
-    const expected = '     ---c 98ms a 201ms (b|)';
+    const input = h.cold('abc|', envelopes({ a: 'A', b: 'B', c: 'C' }));
+    const expected = '    ---c 98ms a 201ms (b|)';
+    const inputSub = '    ^--!';
     h.expectObservable(settled(queues$(input, deps(c.forward)))).toBe(expected, { a: 'a', b: 'b', c: 'c' });
-    h.expectSubscriptions(input.subscriptions).toBe('^--!');
+    h.expectSubscriptions(input.subscriptions).toBe(inputSub);
   });
 });
 
 test('drain: with nothing queued, queues$ completes when its input does', () => {
   scheduler().run((h) => {
     const input = h.cold<Envelope>('---|');
-    h.expectObservable(queues$(input, deps(() => h.cold('-d')))).toBe('---(z|)', { z: { depths: new Map(), pending: 0, closed: true, last: { kind: 'closed' } } });
+    const expected = '              ---(z|)';
+    h.expectObservable(queues$(input, deps(() => h.cold('-d')))).toBe(expected, { z: { depths: new Map(), pending: 0, closed: true, last: { kind: 'closed' } } });
   });
 });
 
@@ -158,8 +164,8 @@ test('loss at the bound: past a container\'s bound, or the bound of all queues, 
   scheduler().run((h) => {
     const slow = () => h.cold('-----d');
     const input = h.cold('abcde-f', envelopes({ a: 'A', b: 'A', c: 'A', d: 'B', e: 'C', f: 'A' }));
+    const expected = '    abcdeAf-D-B----F';
     const out$ = steps(queues$(input, deps(slow, { maxQueue: 3, maxQueuePerContainer: 2 })));
-    const expected = '     abcdeAf-D-B----F';
     h.expectObservable(out$).toBe(expected, {
       a: '+a (1)',
       b: '+b (2)',
@@ -182,7 +188,7 @@ test('groups released: a container\'s queue is torn down when its TaskDelete is 
   scheduler().run((h) => {
     // e reuses the container id while d (its TaskDelete) is still queued: d settles with e behind it.
     const input = h.cold('cde----f', envelopes({ c: 'A', d: ['A', 'delete'], e: 'A', f: ['A', 'delete'] }));
-    const expected = '     --c-d-e--(fr)';
+    const expected = '    --c-d-e--(fr)';
     h.expectObservable(ends(queues$(input, deps(() => h.cold('--d'))))).toBe(expected, {
       c: 'c (2)',
       d: 'd (1)',
@@ -215,7 +221,8 @@ test('groups released: 500 containers created and deleted leave no queue behind,
 test('a container without a TaskDelete keeps its queue, not released, until the drain ends every queue', () => {
   scheduler().run((h) => {
     const input = h.cold('a-----|', envelopes({ a: 'A' }));
-    h.expectObservable(ends(queues$(input, deps(() => h.cold('-d'))))).toBe('-a----(z|)', { a: 'a (0)', z: 'closed (0)' });
+    const expected = '    -a----(z|)';
+    h.expectObservable(ends(queues$(input, deps(() => h.cold('-d'))))).toBe(expected, { a: 'a (0)', z: 'closed (0)' });
   });
 });
 
@@ -226,12 +233,13 @@ test('teardown: unsubscribing releases the input, the Forward in flight and a ba
   ts.run((h) => {
     c = fakeContainerd(ts, h, { a: ['-----d'], b: ['-#'] });
     input = h.cold('ab', envelopes({ a: 'A', b: 'B' }));
-    h.expectObservable(queues$(input, deps(c.forward)).pipe(ignoreElements()), '^--!').toBe('');
-    h.expectSubscriptions(input.subscriptions).toBe('^--!');
+    const unsub = '^--!';
+    h.expectObservable(queues$(input, deps(c.forward)).pipe(ignoreElements()), unsub).toBe('');
+    h.expectSubscriptions(input.subscriptions).toBe(unsub);
   });
   ts.run(({ expectSubscriptions }) => {
     expectSubscriptions(c.answers.a[0].subscriptions).toBe('^--!');
-    expectSubscriptions(c.answers.b[0].subscriptions).toBe('-^!');
+    expectSubscriptions(c.answers.b[0].subscriptions).toBe('-^!  ');
   });
   assert.deepEqual(c.calls.b, [1], 'b\'s retry, due at 102, never came');
 });
