@@ -6,6 +6,7 @@ import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
 import { runcRoot } from '../runc/root';
 import { readPidFile } from '../runc/pid-file';
+import { setprivPath } from '../runc/spawner';
 import { mountAll, unmountAll } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
 import { metricsAny, type RuncStats } from './metrics';
@@ -29,6 +30,9 @@ export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRunti
   };
 }
 
+/** Said once per process: without setpriv, runc children can outlive a crash of the shim. */
+let toldNoSetpriv = false;
+
 class RuncContainerDriver implements RuncDriver {
   private readonly runc: Runc;
 
@@ -46,9 +50,13 @@ class RuncContainerDriver implements RuncDriver {
       systemdCgroup: opts.systemd_cgroup,
       criu: opts.criu_path || undefined,
     });
+    if (!toldNoSetpriv && !setprivPath()) {
+      toldNoSetpriv = true;
+      log.warn('setpriv not found: runc runs without a parent-death signal and can outlive this process');
+    }
   }
 
-  async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned> {
+  async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, signal?: AbortSignal): Promise<Spawned> {
     // The `delete` action runs in a fresh process and finds runc's binary and root here.
     await writeFile(path.join(bundle, 'options.json'), JSON.stringify(opts));
     const io = await openIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
@@ -61,7 +69,7 @@ class RuncContainerDriver implements RuncDriver {
         noNewKeyring: opts.no_new_keyring,
         stdio: io.runcStdio,
         onSpawn: () => io.afterSpawn(),
-      });
+      }, signal);
       await io.ready();
     } catch (err) {
       io.resources.close();
@@ -71,11 +79,11 @@ class RuncContainerDriver implements RuncDriver {
     return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
-  start(id: string): Promise<void> {
-    return this.runc.start(id);
+  start(id: string, signal?: AbortSignal): Promise<void> {
+    return this.runc.start(id, signal);
   }
 
-  async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown): Promise<Spawned> {
+  async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown, signal?: AbortSignal): Promise<Spawned> {
     const dir = path.join(bundle, 'execs');
     await mkdir(dir, { recursive: true });
     const specFile = path.join(dir, `${sanitize(execId)}.json`);
@@ -83,7 +91,7 @@ class RuncContainerDriver implements RuncDriver {
     const pidFile = path.join(dir, `${sanitize(execId)}.pid`);
     const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
     try {
-      await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() });
+      await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() }, signal);
       await io.ready();
     } catch (err) {
       io.resources.close();
@@ -92,9 +100,9 @@ class RuncContainerDriver implements RuncDriver {
     return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
-  async kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void> {
+  async kill(id: string, signo: number, all: boolean, exited: boolean, signal?: AbortSignal): Promise<void> {
     try {
-      await this.runc.kill(id, signal, { all });
+      await this.runc.kill(id, signo, { all }, signal);
     } catch (err) {
       if (exited) {
         // As containerd's checkKillError: the process is gone already.
@@ -104,17 +112,17 @@ class RuncContainerDriver implements RuncDriver {
     }
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.runc.delete(id, { force: true });
+      await this.runc.delete(id, { force: true }, signal);
     } catch (err) {
       this.log.warn({ id, err: String(err) }, 'runc delete failed');
       throw err;
     }
   }
 
-  ps(id: string): Promise<number[]> {
-    return this.runc.ps(id);
+  ps(id: string, signal?: AbortSignal): Promise<number[]> {
+    return this.runc.ps(id, signal);
   }
 
   async initExited(id: string, bundle: string): Promise<void> {
@@ -122,7 +130,7 @@ class RuncContainerDriver implements RuncDriver {
     await this.runc.kill(id, 9, { all: true }).catch((err) => this.log.warn({ id, err: String(err) }, "failed to kill init's children"));
   }
 
-  async checkpoint(id: string, bundle: string, imagePath: string, o: CheckpointOptions): Promise<void> {
+  async checkpoint(id: string, bundle: string, imagePath: string, o: CheckpointOptions, signal?: AbortSignal): Promise<void> {
     const work = o.work_path || path.join(bundle, 'criu-work');
     try {
       await this.runc.checkpoint(id, {
@@ -135,7 +143,7 @@ class RuncContainerDriver implements RuncDriver {
         fileLocks: o.file_locks,
         cgroupsMode: o.cgroups_mode,
         emptyNamespaces: o.empty_namespaces,
-      });
+      }, signal);
     } catch (err) {
       // As the Go shim: keep criu's log beside the bundle and name it; its errors are criu's words.
       const dumpLog = path.join(bundle, 'criu-dump.log');
@@ -148,7 +156,7 @@ class RuncContainerDriver implements RuncDriver {
     }
   }
 
-  async restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned> {
+  async restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string, signal?: AbortSignal): Promise<Spawned> {
     const io = await openIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
     const pidFile = path.join(bundle, 'init.pid');
     const work = path.join(bundle, 'criu-work');
@@ -161,7 +169,7 @@ class RuncContainerDriver implements RuncDriver {
         noPivot: opts.no_pivot_root,
         stdio: io.runcStdio,
         onSpawn: () => io.afterSpawn(),
-      });
+      }, signal);
       await io.ready();
     } catch (err) {
       io.resources.close();
@@ -172,20 +180,20 @@ class RuncContainerDriver implements RuncDriver {
     return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
-  async stats(id: string): Promise<Any> {
-    return metricsAny((await this.runc.stats(id)) as RuncStats, isCgroupV2());
+  async stats(id: string, signal?: AbortSignal): Promise<Any> {
+    return metricsAny((await this.runc.stats(id, signal)) as RuncStats, isCgroupV2());
   }
 
-  update(id: string, resources: object): Promise<void> {
-    return this.runc.update(id, resources);
+  update(id: string, resources: object, signal?: AbortSignal): Promise<void> {
+    return this.runc.update(id, resources, signal);
   }
 
-  pause(id: string): Promise<void> {
-    return this.runc.pause(id);
+  pause(id: string, signal?: AbortSignal): Promise<void> {
+    return this.runc.pause(id, signal);
   }
 
-  resume(id: string): Promise<void> {
-    return this.runc.resume(id);
+  resume(id: string, signal?: AbortSignal): Promise<void> {
+    return this.runc.resume(id, signal);
   }
 }
 
