@@ -50,7 +50,8 @@ export const MAX_QUEUE_PER_CONTAINER = 256;
  * again after it closes.
  */
 export class Publisher {
-  private readonly input = new Subject<Envelope>();
+  /** envelopes$: each published event, stamped; completes on drain(). Hot (a Subject). */
+  private readonly envelopes$ = new Subject<Envelope>();
   private conn?: Promise<EventsConnection>;
   private readonly counts = { published: 0, delivered: 0, lost: 0 };
   private ledger: Ledger = emptyLedger();
@@ -60,7 +61,7 @@ export class Publisher {
   private readonly drained: Promise<void>;
 
   constructor(private readonly opts: PublisherOptions) {
-    this.results$ = queues$(this.input, {
+    this.results$ = queues$(this.envelopes$, {
       forward: (env) => this.forwardOnce(env),
       retries: opts.retries ?? DEFAULT_RETRIES,
       backoff: opts.backoff ?? defaultBackoff,
@@ -79,14 +80,14 @@ export class Publisher {
       return;
     }
     // The ledger queues it or drops it at a bound, synchronously (account sees which).
-    this.input.next(envelopeOf(ev, this.opts.namespace, (this.opts.now ?? (() => new Date()))()));
+    this.envelopes$.next(envelopeOf(ev, this.opts.namespace, (this.opts.now ?? (() => new Date()))()));
   }
 
   /** Stop taking events; resolves when every container's queue is delivered or given up. */
   drain(): Promise<void> {
     if (!this.closedInput) {
       this.closedInput = true;
-      this.input.complete();
+      this.envelopes$.complete();
     }
     return this.drained;
   }

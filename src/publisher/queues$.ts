@@ -40,7 +40,8 @@ const containerQueues$ = (ledger$: Observable<Ledger>, deps: ForwardDeps): Obser
  */
 export const queues$ = (envelopes$: Observable<Envelope>, deps: QueuesDeps): Observable<Ledger> =>
   defer(() => {
-    // What the queues report back to the ledger: settled events, released queues.
+    // reports$: what the queues report back to the ledger (settled events, released queues);
+    // never completes, the ledger ends itself on the drain. Hot (a Subject).
     const reports$ = new Subject<Entry>();
     return merge(
       envelopes$.pipe(
@@ -51,7 +52,8 @@ export const queues$ = (envelopes$: Observable<Envelope>, deps: QueuesDeps): Obs
     ).pipe(
       scan(book(deps), emptyLedger()),
       takeWhile((l) => !(l.closed && l.pending === 0), true),
-      // The ledger's subscriber comes first, so it sees an event queued before it settles.
+      // ledger$: the ledger multicast to the output and the queues; hot. The output subscribes
+      // first, so it sees an event queued before it settles.
       connect((ledger$) => merge(ledger$, containerQueues$(ledger$, deps).pipe(tap((e) => reports$.next(e)), ignoreElements()))),
     );
   });
