@@ -1,8 +1,10 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { ShimError } from '../errors';
+import { runcEnv } from './env';
 import { RuncError, kindOf } from './errors';
-import { defaultSpawner, type Spawner } from './spawner';
+import { defaultSpawner, lookPath, type Spawner } from './spawner';
 
 export interface RuncConfig {
   binary?: string;
@@ -94,23 +96,28 @@ export class Runc {
     return out;
   }
 
-  async create(id: string, bundle: string, o: CreateOpts): Promise<void> {
+  /*
+   * Each command takes the call's AbortSignal last (Go passes ctx first): aborted, runc is
+   * SIGKILLed, as exec.CommandContext does.
+   */
+
+  async create(id: string, bundle: string, o: CreateOpts, signal?: AbortSignal): Promise<void> {
     const args = ['create', '--bundle', bundle, '--pid-file', o.pidFile];
     if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
     if (o.noPivot) args.push('--no-pivot');
     if (o.noNewKeyring) args.push('--no-new-keyring');
-    await this.run(args.concat(id), { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn });
+    await this.run(args.concat(id), { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn, signal });
   }
 
-  async start(id: string): Promise<void> {
-    await this.run(['start', id]);
+  async start(id: string, signal?: AbortSignal): Promise<void> {
+    await this.run(['start', id], { signal });
   }
 
   /**
    * runc exec --process <file>: a path is used as it is; an OCI process spec object is written
    * to a temp file for the call and removed after (go-runc Exec).
    */
-  async exec(id: string, spec: string | object, o: ExecOpts): Promise<void> {
+  async exec(id: string, spec: string | object, o: ExecOpts, signal?: AbortSignal): Promise<void> {
     let file = typeof spec === 'string' ? spec : '';
     let tmp = '';
     if (!file) {
@@ -123,66 +130,79 @@ export class Runc {
       if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
       if (o.detach) args.push('--detach');
       args.push('--pid-file', o.pidFile);
-      await this.run(args.concat(id), { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn });
+      await this.run(args.concat(id), { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn, signal });
     } finally {
       if (tmp) await rm(tmp, { recursive: true, force: true });
     }
   }
 
-  async kill(id: string, signal: number, o: { all?: boolean } = {}): Promise<void> {
-    await this.run(['kill', ...(o.all ? ['--all'] : []), id, String(signal)]);
+  async kill(id: string, signo: number, o: { all?: boolean } = {}, signal?: AbortSignal): Promise<void> {
+    await this.run(['kill', ...(o.all ? ['--all'] : []), id, String(signo)], { signal });
   }
 
-  async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
-    await this.run(['delete', ...(o.force ? ['--force'] : []), id]);
+  async delete(id: string, o: { force?: boolean } = {}, signal?: AbortSignal): Promise<void> {
+    await this.run(['delete', ...(o.force ? ['--force'] : []), id], { signal });
   }
 
-  async state(id: string): Promise<RuncState> {
-    return JSON.parse((await this.run(['state', id])).toString('utf8'));
+  async state(id: string, signal?: AbortSignal): Promise<RuncState> {
+    return JSON.parse((await this.run(['state', id], { signal })).toString('utf8'));
   }
 
-  async ps(id: string): Promise<number[]> {
-    const out = (await this.run(['ps', '--format', 'json', id])).toString('utf8').trim();
+  async ps(id: string, signal?: AbortSignal): Promise<number[]> {
+    const out = (await this.run(['ps', '--format', 'json', id], { signal })).toString('utf8').trim();
     const pids = out ? JSON.parse(out) : [];
     return Array.isArray(pids) ? pids.map(Number) : [];
   }
 
   /** One `runc events --stats` sample: the container's cgroup stats (runc's types.Stats). */
-  async stats(id: string): Promise<Record<string, unknown>> {
-    const out = JSON.parse((await this.run(['events', '--stats', id])).toString('utf8'));
+  async stats(id: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const out = JSON.parse((await this.run(['events', '--stats', id], { signal })).toString('utf8'));
     return out.data ?? {};
   }
 
-  async pause(id: string): Promise<void> {
-    await this.run(['pause', id]);
+  async pause(id: string, signal?: AbortSignal): Promise<void> {
+    await this.run(['pause', id], { signal });
   }
 
-  async resume(id: string): Promise<void> {
-    await this.run(['resume', id]);
+  async resume(id: string, signal?: AbortSignal): Promise<void> {
+    await this.run(['resume', id], { signal });
   }
 
   /** runc update --resources - with the OCI LinuxResources as JSON on stdin. */
-  async update(id: string, resources: object): Promise<void> {
-    await this.run(['update', '--resources', '-', id], { input: Buffer.from(JSON.stringify(resources)) });
+  async update(id: string, resources: object, signal?: AbortSignal): Promise<void> {
+    await this.run(['update', '--resources', '-', id], { input: Buffer.from(JSON.stringify(resources)), signal });
   }
 
   /** runc checkpoint, flags as go-runc's CheckpointOpts. */
-  async checkpoint(id: string, o: CheckpointOpts): Promise<void> {
-    await this.run(['checkpoint', ...checkpointArgs(o), ...(o.leaveRunning ? ['--leave-running'] : []), id]);
+  async checkpoint(id: string, o: CheckpointOpts, signal?: AbortSignal): Promise<void> {
+    await this.run(['checkpoint', ...checkpointArgs(o), ...(o.leaveRunning ? ['--leave-running'] : []), id], { signal });
   }
 
   /** runc restore --detach: the restored init re-parents to us like a created one. */
-  async restore(id: string, bundle: string, o: CheckpointOpts & CreateOpts): Promise<void> {
+  async restore(id: string, bundle: string, o: CheckpointOpts & CreateOpts, signal?: AbortSignal): Promise<void> {
     const args = ['restore', ...checkpointArgs(o), '--detach', '--pid-file', o.pidFile];
     if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
     if (o.noPivot) args.push('--no-pivot');
     args.push('--bundle', bundle, id);
-    await this.run(args, { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn });
+    await this.run(args, { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn, signal });
   }
 
-  /** Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words. */
-  private async run(args: string[], o: { stdio?: Stdio3; onSpawn?: () => void; input?: Buffer } = {}): Promise<Buffer> {
+  /**
+   * Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words.
+   * An aborted `signal` SIGKILLs runc (Go's exec.CommandContext) and rejects once it is reaped,
+   * with the kind of the abort: DeadlineExceeded at the call's deadline, else Canceled.
+   */
+  private async run(
+    args: string[],
+    o: { stdio?: Stdio3; onSpawn?: () => void; input?: Buffer; signal?: AbortSignal } = {},
+  ): Promise<Buffer> {
     const command = args[0];
+    const signal = o.signal;
+    if (signal?.aborted) throw abortError(command, null, signal.reason);
+    const env = runcEnv();
+    // Found before the spawn, as Go's exec.Command: a missing runc is named, not a failing setpriv.
+    const file = lookPath(this.binary, env);
+    if (!file) throw new RuncError('Internal', command, null, '', `cannot run ${this.binary}: executable file not found (ENOENT)`);
     // Measured before the spawn: this call's words are the ones logged after this offset.
     const logStart = await this.logSize();
     return new Promise<Buffer>((resolve, reject) => {
@@ -191,10 +211,17 @@ export class Runc {
         : [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
       let child;
       try {
-        child = this.spawner(this.binary, [...this.globalArgs(), ...args], { stdio: stdio as any });
+        child = this.spawner(file, [...this.globalArgs(), ...args], { stdio: stdio as any, env });
       } catch (err) {
         return reject(new RuncError('Internal', command, null, '', String((err as Error).message)));
       }
+      let aborted: ShimError | null = null;
+      const onAbort = () => {
+        aborted = abortError(command, 137, signal!.reason);
+        child.kill('SIGKILL');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
       // When runc holds the container's stdio, its own complaints go to its --log file only.
       const outStream = o.stdio ? null : child.stdout;
       const errStream = o.stdio ? null : child.stderr;
@@ -202,14 +229,26 @@ export class Runc {
       let err = '';
       outStream?.on('data', (d: Buffer) => out.push(d));
       errStream?.on('data', (d: Buffer) => (err += d));
-      if (o.input && child.stdin) child.stdin.end(o.input);
+      if (o.input && child.stdin) {
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(o.input);
+      }
       child.once('spawn', () => o.onSpawn?.());
-      child.once('error', (e) => reject(new RuncError('Internal', command, null, err, `cannot run ${this.binary}: ${e.message}`)));
-      child.once('close', async (code, signal) => {
+      child.once('error', (e) => {
+        done();
+        reject(new RuncError('Internal', command, null, err, `cannot run ${this.binary}: ${e.message}`));
+      });
+      // Killed, runc is answered for at its exit: a child it left may hold its pipes open.
+      child.once('exit', () => {
+        done();
+        if (aborted) reject(aborted);
+      });
+      child.once('close', async (code, sig) => {
+        if (aborted) return;
         if (code === 0) return resolve(Buffer.concat(out));
         const words = (await this.lastLogError(logStart)) || err.trim();
         // A signalled runc reports 128 + signo, as go-runc's exitStatus.
-        const status = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null);
+        const status = code ?? (sig ? 128 + (osConstants.signals[sig] ?? 0) : null);
         reject(new RuncError(kindOf(words), command, status, err, words));
       });
     });
@@ -247,3 +286,14 @@ export class Runc {
   }
 }
 
+
+/**
+ * The error of a call aborted under runc: DeadlineExceeded when the reason is the deadline's
+ * (src/ttrpc/services.ts aborts with one), else Canceled (the caller went away), as Go's
+ * context.DeadlineExceeded / context.Canceled reach ttrpc's status.
+ */
+function abortError(command: string, status: number | null, reason: unknown): RuncError {
+  const kind = reason instanceof ShimError && reason.kind === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'Canceled';
+  const why = reason instanceof Error ? reason.message : kind === 'Canceled' ? 'context canceled' : 'context deadline exceeded';
+  return new RuncError(kind, command, status, '', why);
+}

@@ -1,5 +1,6 @@
 import { invalidArgument, unimplemented } from '../errors';
 import { decode, encode } from '../proto';
+import type { CallContext } from '../ttrpc/services';
 import type { TaskService } from './service';
 
 /** The Task service's name on the wire (runtime/v2/task/shim.proto: package containerd.task.v2). */
@@ -33,11 +34,14 @@ const methods: Record<string, [string, string, Method | null]> = {
 
 const full = (t: string) => (t.includes('.') ? t : T + t);
 
-/** Handlers for the ttrpc registry: bytes in, bytes out; errors stay ShimError values. */
-export function taskHandlers(service: TaskService): Record<string, (payload: Buffer) => Promise<Buffer>> {
-  const out: Record<string, (payload: Buffer) => Promise<Buffer>> = {};
+/**
+ * Handlers for the ttrpc registry: bytes in, bytes out; errors stay ShimError values. The call's
+ * signal goes to the service method, which hands it to the runc it runs.
+ */
+export function taskHandlers(service: TaskService): Record<string, (payload: Buffer, ctx?: CallContext) => Promise<Buffer>> {
+  const out: Record<string, (payload: Buffer, ctx?: CallContext) => Promise<Buffer>> = {};
   for (const [rpc, [reqType, resType, method]] of Object.entries(methods)) {
-    out[rpc] = async (payload: Buffer) => {
+    out[rpc] = async (payload: Buffer, ctx?: CallContext) => {
       if (!method) throw unimplemented(`${rpc} is not implemented by containerd-shim-rx yet`);
       let req: object;
       try {
@@ -45,7 +49,7 @@ export function taskHandlers(service: TaskService): Record<string, (payload: Buf
       } catch (err) {
         throw invalidArgument(`${rpc}: request is not a valid ${full(reqType)}: ${(err as Error).message}`);
       }
-      const res = await (service[method] as (r: object) => Promise<object>).call(service, req);
+      const res = await (service[method] as (r: object, signal?: AbortSignal) => Promise<object>).call(service, req, ctx?.signal);
       return encode(full(resType), res ?? {});
     };
   }

@@ -6,6 +6,7 @@ import { encode, type Any } from '../proto';
 import { Runc } from '../runc/runc';
 import { runcRoot } from '../runc/root';
 import { readPidFile } from '../runc/pid-file';
+import { setprivPath } from '../runc/spawner';
 import { mountAll, unmountAll } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
 import { metricsAny, type RuncStats } from './metrics';
@@ -29,6 +30,9 @@ export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRunti
   };
 }
 
+/** Said once per process: without setpriv, runc children can outlive a crash of the shim. */
+let toldNoSetpriv = false;
+
 class RuncContainerDriver implements RuncDriver {
   private readonly runc: Runc;
 
@@ -46,9 +50,13 @@ class RuncContainerDriver implements RuncDriver {
       systemdCgroup: opts.systemd_cgroup,
       criu: opts.criu_path || undefined,
     });
+    if (!toldNoSetpriv && !setprivPath()) {
+      toldNoSetpriv = true;
+      log.warn('setpriv not found: runc runs without a parent-death signal and can outlive this process');
+    }
   }
 
-  async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned> {
+  async create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, signal?: AbortSignal): Promise<Spawned> {
     // The `delete` action runs in a fresh process and finds runc's binary and root here.
     await writeFile(path.join(bundle, 'options.json'), JSON.stringify(opts));
     const io = await openIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
@@ -61,7 +69,7 @@ class RuncContainerDriver implements RuncDriver {
         noNewKeyring: opts.no_new_keyring,
         stdio: io.runcStdio,
         onSpawn: () => io.afterSpawn(),
-      });
+      }, signal);
       await io.ready();
     } catch (err) {
       io.resources.close();
@@ -71,8 +79,8 @@ class RuncContainerDriver implements RuncDriver {
     return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
-  start(id: string): Promise<void> {
-    return this.runc.start(id);
+  start(id: string, signal?: AbortSignal): Promise<void> {
+    return this.runc.start(id, signal);
   }
 
   /**
@@ -80,7 +88,7 @@ class RuncContainerDriver implements RuncDriver {
    * live only for the call, as go-runc's Exec removes its temp process.json and Go's exec
    * delete its <id>.pid: a Kubernetes exec probe every few seconds leaves nothing behind.
    */
-  async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown): Promise<Spawned> {
+  async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown, signal?: AbortSignal): Promise<Spawned> {
     const dir = path.join(bundle, 'execs');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const specFile = path.join(dir, `${execFileName(execId)}.json`);
@@ -92,7 +100,7 @@ class RuncContainerDriver implements RuncDriver {
       await writeFile(specFile, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });
       const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
       try {
-        await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() });
+        await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() }, signal);
         await io.ready();
       } catch (err) {
         io.resources.close();
@@ -105,9 +113,9 @@ class RuncContainerDriver implements RuncDriver {
     }
   }
 
-  async kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void> {
+  async kill(id: string, signo: number, all: boolean, exited: boolean, signal?: AbortSignal): Promise<void> {
     try {
-      await this.runc.kill(id, signal, { all });
+      await this.runc.kill(id, signo, { all }, signal);
     } catch (err) {
       // As Go's checkKillError (process/utils.go): a process gone, even before its exit is
       // reaped here, is NotFound — the one code CRI's StopContainer ignores.
@@ -116,17 +124,17 @@ class RuncContainerDriver implements RuncDriver {
     }
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.runc.delete(id, { force: true });
+      await this.runc.delete(id, { force: true }, signal);
     } catch (err) {
       this.log.warn({ id, err: String(err) }, 'runc delete failed');
       throw err;
     }
   }
 
-  ps(id: string): Promise<number[]> {
-    return this.runc.ps(id);
+  ps(id: string, signal?: AbortSignal): Promise<number[]> {
+    return this.runc.ps(id, signal);
   }
 
   async initExited(id: string, bundle: string): Promise<void> {
@@ -134,7 +142,7 @@ class RuncContainerDriver implements RuncDriver {
     await this.runc.kill(id, 9, { all: true }).catch((err) => this.log.warn({ id, err: String(err) }, "failed to kill init's children"));
   }
 
-  async checkpoint(id: string, bundle: string, imagePath: string, o: CheckpointOptions): Promise<void> {
+  async checkpoint(id: string, bundle: string, imagePath: string, o: CheckpointOptions, signal?: AbortSignal): Promise<void> {
     const work = o.work_path || path.join(bundle, 'criu-work');
     try {
       await this.runc.checkpoint(id, {
@@ -147,7 +155,7 @@ class RuncContainerDriver implements RuncDriver {
         fileLocks: o.file_locks,
         cgroupsMode: o.cgroups_mode,
         emptyNamespaces: o.empty_namespaces,
-      });
+      }, signal);
     } catch (err) {
       // As the Go shim: keep criu's log beside the bundle and name it; its errors are criu's words.
       const dumpLog = path.join(bundle, 'criu-dump.log');
@@ -160,7 +168,7 @@ class RuncContainerDriver implements RuncDriver {
     }
   }
 
-  async restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned> {
+  async restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string, signal?: AbortSignal): Promise<Spawned> {
     const io = await openIO(stdio, { uid: opts.io_uid, gid: opts.io_gid, id, namespace: this.namespace });
     const pidFile = path.join(bundle, 'init.pid');
     const work = path.join(bundle, 'criu-work');
@@ -173,7 +181,7 @@ class RuncContainerDriver implements RuncDriver {
         noPivot: opts.no_pivot_root,
         stdio: io.runcStdio,
         onSpawn: () => io.afterSpawn(),
-      });
+      }, signal);
       await io.ready();
     } catch (err) {
       io.resources.close();
@@ -184,20 +192,20 @@ class RuncContainerDriver implements RuncDriver {
     return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
-  async stats(id: string): Promise<Any> {
-    return metricsAny((await this.runc.stats(id)) as RuncStats, isCgroupV2());
+  async stats(id: string, signal?: AbortSignal): Promise<Any> {
+    return metricsAny((await this.runc.stats(id, signal)) as RuncStats, isCgroupV2());
   }
 
-  update(id: string, resources: object): Promise<void> {
-    return this.runc.update(id, resources);
+  update(id: string, resources: object, signal?: AbortSignal): Promise<void> {
+    return this.runc.update(id, resources, signal);
   }
 
-  pause(id: string): Promise<void> {
-    return this.runc.pause(id);
+  pause(id: string, signal?: AbortSignal): Promise<void> {
+    return this.runc.pause(id, signal);
   }
 
-  resume(id: string): Promise<void> {
-    return this.runc.resume(id);
+  resume(id: string, signal?: AbortSignal): Promise<void> {
+    return this.runc.resume(id, signal);
   }
 }
 

@@ -24,31 +24,32 @@ export interface Spawned {
 
 /**
  * What the task service needs of the container runtime for one container. The real one drives
- * runc (runc-runtime.ts); tests pass a fake, so the service is tested without runc.
+ * runc (runc-runtime.ts); tests pass a fake, so the service is tested without runc. `signal` is
+ * the call's (aborted at its deadline or when its client goes): the runc it runs is killed then.
  */
 export interface RuncDriver {
-  create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions): Promise<Spawned>;
-  start(id: string): Promise<void>;
-  exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown): Promise<Spawned>;
+  create(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, signal?: AbortSignal): Promise<Spawned>;
+  start(id: string, signal?: AbortSignal): Promise<void>;
+  exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown, signal?: AbortSignal): Promise<Spawned>;
   /** `exited`: the init is known to be dead, so "not running" from runc is the expected answer. */
-  kill(id: string, signal: number, all: boolean, exited: boolean): Promise<void>;
-  delete(id: string): Promise<void>;
-  ps(id: string): Promise<number[]>;
+  kill(id: string, signo: number, all: boolean, exited: boolean, signal?: AbortSignal): Promise<void>;
+  delete(id: string, signal?: AbortSignal): Promise<void>;
+  ps(id: string, signal?: AbortSignal): Promise<number[]>;
   /**
    * The init exited: when the container shares a pid namespace (so the kernel does not end the
    * rest), kill what is left, as Go's ShouldKillAllOnExit + KillAll.
    */
   initExited(id: string, bundle: string): Promise<void>;
   /** Checkpoint into `imagePath`; a failure carries criu's own words. */
-  checkpoint(id: string, bundle: string, imagePath: string, opts: CheckpointOptions): Promise<void>;
+  checkpoint(id: string, bundle: string, imagePath: string, opts: CheckpointOptions, signal?: AbortSignal): Promise<void>;
   /** Restore a container created from a checkpoint (its Start). */
-  restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string): Promise<Spawned>;
+  restore(id: string, bundle: string, stdio: Stdio, opts: RuncOptions, imagePath: string, signal?: AbortSignal): Promise<Spawned>;
   /** Cgroup metrics as an Any containerd decodes (io.containerd.cgroups.v1/v2.Metrics). */
-  stats(id: string): Promise<Any>;
+  stats(id: string, signal?: AbortSignal): Promise<Any>;
   /** Apply new linux resources (OCI LinuxResources, JSON). */
-  update(id: string, resources: object): Promise<void>;
-  pause(id: string): Promise<void>;
-  resume(id: string): Promise<void>;
+  update(id: string, resources: object, signal?: AbortSignal): Promise<void>;
+  pause(id: string, signal?: AbortSignal): Promise<void>;
+  resume(id: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface TaskRuntime {

@@ -87,7 +87,7 @@ export class TaskService {
     return { containers: [...this.containers.values()], creating: [...this.creating], exitClaims: this.router.pendingClaims };
   }
 
-  async create(r: Req): Promise<Req> {
+  async create(r: Req, signal?: AbortSignal): Promise<Req> {
     const id: string = r.id;
     if (!id) throw invalidArgument('create: container id is empty');
     if (!r.bundle || !path.isAbsolute(r.bundle)) {
@@ -117,7 +117,7 @@ export class TaskService {
           // As Go's createdCheckpoint state: nothing runs until Start restores it.
           init.restoreFrom = r.checkpoint;
         } else {
-          const { pid, resources } = await driver.create(id, r.bundle, stdio, opts);
+          const { pid, resources } = await driver.create(id, r.bundle, stdio, opts, signal);
           init.pid = pid;
           init.resources = resources;
         }
@@ -145,20 +145,20 @@ export class TaskService {
     }
   }
 
-  async start(r: Req): Promise<Req> {
+  async start(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     const driver = this.driverOf(container.id);
     try {
       await proc.run('start', async () => {
         if (proc.kind === 'init' && proc.restoreFrom) {
-          const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom);
+          const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom, signal);
           proc.pid = restored.pid;
           proc.resources = restored.resources;
           this.watch(container, proc);
         } else if (proc.kind === 'init') {
-          await driver.start(container.id);
+          await driver.start(container.id, signal);
         } else {
-          const started = await driver.exec(container.id, proc.execId, container.bundle, proc.stdio, proc.spec);
+          const started = await driver.exec(container.id, proc.execId, container.bundle, proc.stdio, proc.spec, signal);
           proc.pid = started.pid;
           proc.resources = started.resources;
           if (proc.stdinClosed) started.resources.closeStdin();
@@ -216,22 +216,22 @@ export class TaskService {
     return {};
   }
 
-  async checkpoint(r: Req): Promise<Req> {
+  async checkpoint(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     checkPath(`checkpoint ${container.id}: path`, r.path);
     const opts = checkpointOptions(r.options as Any | undefined);
-    await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts));
+    await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts, signal));
     this.event('/tasks/checkpointed', 'containerd.events.TaskCheckpointed', container.id, { container_id: container.id, checkpoint: r.path });
     return {};
   }
 
-  async stats(r: Req): Promise<Req> {
+  async stats(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     if (proc.state === 'stopped' || proc.state === 'deleted') throw failedPrecondition(`stats of ${container.id}: it is ${proc.state}`);
-    return { stats: await this.driverOf(container.id).stats(container.id) };
+    return { stats: await this.driverOf(container.id).stats(container.id, signal) };
   }
 
-  async update(r: Req): Promise<Req> {
+  async update(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     const any = r.resources as Any | undefined;
     let resources: object;
@@ -241,16 +241,16 @@ export class TaskService {
     } catch (err) {
       throw invalidArgument(`update ${container.id}: resources (${any?.type_url || 'none'}) must be OCI LinuxResources as JSON: ${(err as Error).message}`);
     }
-    await proc.run('update', () => this.driverOf(container.id).update(container.id, resources));
+    await proc.run('update', () => this.driverOf(container.id).update(container.id, resources, signal));
     return {};
   }
 
-  async pause(r: Req): Promise<Req> {
+  async pause(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     await proc.run('pause', async () => {
       proc.state = 'pausing';
       try {
-        await this.driverOf(container.id).pause(container.id);
+        await this.driverOf(container.id).pause(container.id, signal);
       } catch (err) {
         if (proc.state === 'pausing') proc.state = 'running';
         throw err;
@@ -260,9 +260,9 @@ export class TaskService {
     return {};
   }
 
-  async resume(r: Req): Promise<Req> {
+  async resume(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
-    await proc.run('resume', () => this.driverOf(container.id).resume(container.id));
+    await proc.run('resume', () => this.driverOf(container.id).resume(container.id, signal));
     this.event('/tasks/resumed', 'containerd.events.TaskResumed', container.id, { container_id: container.id });
     return {};
   }
@@ -288,14 +288,14 @@ export class TaskService {
     return {};
   }
 
-  async delete(r: Req): Promise<Req> {
+  async delete(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     await proc.run('delete', async () => {
       if (proc.pid && !proc.exit) this.router.unclaim(proc.pid);
       await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
       proc.resources?.close();
       if (proc.kind === 'init') {
-        await this.driverOf(container.id).delete(container.id);
+        await this.driverOf(container.id).delete(container.id, signal);
         if (container.mountedRootfs) this.deps.runtime.unmountAll(container.mountedRootfs);
       }
     });
@@ -341,19 +341,19 @@ export class TaskService {
     };
   }
 
-  async kill(r: Req): Promise<Req> {
+  async kill(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     // Signal 0 probes (kill(2)); Go hands it to runc kill / unix.Kill as it is.
-    const signal: number = r.signal ?? 0;
+    const signo: number = r.signal ?? 0;
     proc.check('kill');
     if (proc.kind === 'init') {
-      await this.driverOf(container.id).kill(container.id, signal, !!r.all, !!proc.exit);
+      await this.driverOf(container.id).kill(container.id, signo, !!r.all, !!proc.exit, signal);
     } else {
       // As Go's execProcess.kill: not started is FailedPrecondition, finished is NotFound.
       if (!proc.pid) throw failedPrecondition(`process ${proc.name} is not started`);
       if (proc.exit) throw notFound(`process ${proc.name} already finished`);
       try {
-        process.kill(proc.pid, signal);
+        process.kill(proc.pid, signo);
       } catch (err: any) {
         if (err?.code === 'ESRCH') throw notFound(`process ${proc.name} already finished`);
         throw err;
@@ -368,9 +368,9 @@ export class TaskService {
     return { exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
-  async pids(r: Req): Promise<Req> {
+  async pids(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container } = this.lookup(r.id, '');
-    const pids = await this.driverOf(container.id).ps(container.id);
+    const pids = await this.driverOf(container.id).ps(container.id, signal);
     const execByPid = new Map<number, string>();
     for (const e of container.execs.values()) if (e.pid) execByPid.set(e.pid, e.execId);
     return {

@@ -2,6 +2,7 @@ import { constants, createWriteStream, fchownSync, openSync, statSync } from 'no
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { internal, notFound, unimplemented } from '../../errors';
+import { loggingBinaryEnv } from '../../runc/env';
 import { closeQuietly } from '../../sys/fd';
 import { pipe } from '../../sys/pipe';
 import { openInputFifo, openOutputFifo } from './fifo';
@@ -205,7 +206,7 @@ async function startLoggingBinary(target: Extract<ReturnType<typeof parseStdioUr
   const args = Object.entries(target.args).flatMap(([k, v]) => (v ? [k, v] : [k]));
   const child = spawn(target.path, args, {
     stdio: ['ignore', 'ignore', 'ignore', outR, errR, readyW],
-    env: { CONTAINER_ID: id, CONTAINER_NAMESPACE: namespace },
+    env: loggingBinaryEnv(id, namespace),
   });
   [outR, errR, readyW].forEach(closeQuietly);
   const exited = new Promise<void>((resolve) => {
