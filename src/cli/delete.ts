@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Flags } from './flags';
 import { encodeDeleteResponse } from './delete-response';
 import { runcRoot } from '../runc/root';
-import { isMountPoint, unmountAll } from '../sys/mount';
+import { exactPath, mountPoints, unmountAll } from '../sys/mount';
 
 /** Options the serving process recorded in the bundle at Create (binary and root of runc). */
 export interface BundleRuntime {
@@ -39,9 +39,7 @@ export async function deleteAction(flags: Flags): Promise<void> {
       process.stderr.write(`warning: runc delete --force ${flags.id}: ${stderr.trim()}\n`);
     }
   }
-  const rootfs = path.join(bundle, 'rootfs');
-  // sys/mount loads koffi only on its first Linux call: isMountPoint reads /proc alone.
-  if (isMountPoint(rootfs)) unmountAll(rootfs);
+  cleanRootfs(path.join(bundle, 'rootfs'));
   let pid = 0;
   try {
     pid = parseInt(readFileSync(path.join(bundle, 'init.pid'), 'utf8'), 10) || 0;
@@ -49,6 +47,32 @@ export async function deleteAction(flags: Flags): Promise<void> {
     // never started
   }
   process.stdout.write(encodeDeleteResponse(pid, 128 + 9, new Date()));
+}
+
+/**
+ * Unmount the bundle's rootfs and everything under it, as the Go manager's Stop
+ * (mount.UnmountRecursive), but exactly that path: a rootfs that is a symlink is refused, not
+ * followed (the unmount would land wherever it points). A mount that stays busy after
+ * containerd's retries fails the action (exit 1, the path and EBUSY on stderr, which containerd
+ * logs) rather than being detached lazily and left alive behind a bundle that looks clean;
+ * containerd's own bundle removal then refuses to remove a mounted rootfs too.
+ */
+function cleanRootfs(rootfs: string): void {
+  let isLink = false;
+  try {
+    isLink = lstatSync(rootfs).isSymbolicLink();
+  } catch {
+    return; // no rootfs: nothing was mounted
+  }
+  if (isLink) throw new Error(`delete: rootfs ${rootfs} is a symlink: refusing to unmount through it (expected a directory)`);
+  const exact = exactPath(rootfs);
+  // sys/mount loads koffi only on its first Linux call: mountPoints reads /proc alone.
+  if (!exact || !mountPoints().some((m) => m === exact || m.startsWith(exact + '/'))) return;
+  try {
+    unmountAll(exact);
+  } catch (err) {
+    throw new Error(`delete: unmount rootfs: ${(err as Error).message}`);
+  }
 }
 
 /** Run a command; resolve with its stderr when it fails, null when it succeeds. */

@@ -3,8 +3,10 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import net from 'node:net';
 import path from 'node:path';
 import type { Flags } from './flags';
-import { removeSocket, socketAddress, socketPath, writeAddress } from './address';
+import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress } from './address';
+import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
+import { readStdin } from './stdin';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -14,11 +16,19 @@ import { groupKey, startOptions } from './grouping';
 export async function start(flags: Flags): Promise<void> {
   if (!flags.id) throw new Error('start: -id is required');
   const bundle = flags.bundle || process.cwd();
-  // containerd writes the runtime options (a protobuf Any) to our stdin; they may name our config.
-  const options = await readStdin();
-  const { grouping, shimCgroup } = startOptions(options);
+  // containerd 2.3+ writes a BootstrapParams to our stdin, older ones the runtime options Any (or
+  // nothing); the options may name our config (bootstrap.ts).
+  const input = parseStartInput(await readStdin(), flags.id, flags.namespace);
+  const params = input.form === 'bootstrap' ? input.params : undefined;
+  // What this containerd reads back; for the older ones we ask it, meanwhile we make the socket.
+  const responseForm: Promise<ResponseForm> = params ? Promise.resolve('proto') : legacyResponseForm(flags.publishBinary);
+  const containerdAddress = flags.address || params?.containerdGrpcAddress || '';
+  const debug = flags.debug || (params !== undefined && params.logLevel <= LOG_LEVEL_DEBUG);
+  const { grouping, shimCgroup } = startOptions(input.options);
   const key = groupKey(grouping, flags.id, flags.namespace, bundle);
-  const address = socketAddress(flags.address, flags.namespace, key);
+  const address = params?.socketDir
+    ? socketAddressIn(params.socketDir, containerdAddress, flags.namespace, key)
+    : socketAddress(containerdAddress, flags.namespace, key);
 
   let server: net.Server;
   try {
@@ -28,7 +38,7 @@ export async function start(flags: Flags): Promise<void> {
     if (await canConnect(address)) {
       // A live shim already serves this group: reuse it.
       writeAddress(bundle, address);
-      process.stdout.write(address);
+      process.stdout.write(startResponse(await responseForm, address));
       return;
     }
     removeSocket(address);
@@ -39,14 +49,14 @@ export async function start(flags: Flags): Promise<void> {
     writeAddress(bundle, address);
     const fd = (server as any)._handle?.fd as number | undefined;
     if (typeof fd !== 'number' || fd < 0) throw new Error('cannot find the listening socket fd to hand to the serving process');
-    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address, '-socket', address];
-    if (flags.debug) args.push('-debug');
+    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', containerdAddress, '-socket', address];
+    if (debug) args.push('-debug');
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
     const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
-      env: process.env,
+      env: serveEnv(params?.containerdTtrpcAddress),
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -60,7 +70,7 @@ export async function start(flags: Flags): Promise<void> {
     removeSocket(address);
     throw err;
   }
-  process.stdout.write(address);
+  process.stdout.write(startResponse(await responseForm, address));
   // Exit without closing the server: closing would unlink the socket the child now serves.
   process.exit(0);
 }
@@ -77,18 +87,32 @@ function serveNodeFlags(): string[] {
   return env === undefined ? SERVE_NODE_FLAGS : env.split(/\s+/).filter(Boolean);
 }
 
-function listen(address: string): Promise<net.Server> {
+/** The serving process publishes to TTRPC_ADDRESS; 2.3+ also names it in BootstrapParams. */
+function serveEnv(ttrpcAddress: string | undefined): NodeJS.ProcessEnv {
+  if (process.env.TTRPC_ADDRESS || !ttrpcAddress) return process.env;
+  return { ...process.env, TTRPC_ADDRESS: ttrpcAddress };
+}
+
+export function listen(address: string): Promise<net.Server> {
   const file = socketPath(address);
-  // The directory is traversable by all, readable by none; the socket is ours alone.
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+  // As Go's NewSocket (pkg/shim/util_unix.go): the directory 0700, the socket 0600. Go chmods
+  // after bind; here the umask makes bind create it 0600 already, so it is never wider for a
+  // moment (the chmod after it stays, as in Go).
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen({ path: file, backlog: 511 }, () => {
-      server.off('error', reject);
-      chmodSync(file, 0o600);
-      resolve(server);
-    });
+    // Node binds inside listen() itself, before it returns: the umask covers the bind alone.
+    const umask = process.umask(0o177);
+    try {
+      server.listen({ path: file, backlog: 511 }, () => {
+        server.off('error', reject);
+        chmodSync(file, 0o600);
+        resolve(server);
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
 }
 
@@ -101,17 +125,6 @@ function canConnect(address: string): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
-}
-
-/** Read start's stdin to the end (containerd gives /dev/null when it has no options). */
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  } catch {
-    // no stdin
-  }
-  return Buffer.concat(chunks);
 }
 
 /** As the Go shim: the serving process is a little more likely to be OOM-killed than containerd. */

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, unimplemented } from '../errors';
 import { check, errno, fn, SysError } from './libc';
@@ -25,7 +25,8 @@ export const MS = {
   RELATIME: 0x200000,
   STRICTATIME: 0x1000000,
 } as const;
-const MNT_DETACH = 2;
+/** umount2(2): never follow a symlink at the target (we unmount exactly the path we checked). */
+const UMOUNT_NOFOLLOW = 8;
 const EINVAL = 22;
 const ENOENT = 2;
 const EBUSY = 16;
@@ -116,6 +117,8 @@ export function unmount(target: string, flags = 0): void {
 export interface MountSpec {
   type: string;
   source: string;
+  /** containerd 2.x types.Mount.target (field 3): a subdirectory of the rootfs to mount at. */
+  target?: string;
   options: string[];
 }
 
@@ -150,23 +153,30 @@ export function mountOne(m: MountSpec, target: string): void {
     if ((flags & (MS.BIND | MS.RDONLY)) === (MS.BIND | MS.RDONLY)) mount('', target, '', flags | MS.REMOUNT, '');
   } catch (err) {
     // Never leave a mount that is writable or shared when it was asked not to be.
-    if (!(flags & MS.REMOUNT)) fn('int umount2(const char *, int)')(target, MNT_DETACH);
+    // A mount made a moment ago that nothing uses yet: a plain unmount takes it off.
+    if (!(flags & MS.REMOUNT)) fn('int umount2(const char *, int)')(target, UMOUNT_NOFOLLOW);
     throw err;
   }
 }
 
-/** Mount all in order at target; on failure, undo what was mounted and rethrow. */
+/**
+ * Mount all in order, each at target or at target/<its Mount.target> (containerd's mount.All,
+ * parents before children); on failure, undo what was mounted (last first) and rethrow.
+ * Options containerd 2.x handles as idmapped mounts are refused before anything is mounted.
+ */
 export function mountAll(mounts: MountSpec[], target: string): void {
-  let done = 0;
+  for (const m of mounts) refuseIdmap(m, target);
+  const done: string[] = [];
   try {
     for (const m of mounts) {
-      mountOne(m, target);
-      done++;
+      const at = mountTarget(target, m.target);
+      mountOne(m, at);
+      done.push(at);
     }
   } catch (err) {
-    for (; done > 0; done--) {
+    for (const at of done.reverse()) {
       try {
-        unmount(target, MNT_DETACH);
+        unmountOnce(at);
       } catch {
         break;
       }
@@ -176,31 +186,124 @@ export function mountAll(mounts: MountSpec[], target: string): void {
 }
 
 /**
- * Unmount everything stacked at target, as containerd's UnmountAll: umount2 until EINVAL (not a
- * mount point any more); on EBUSY detach it (MNT_DETACH) instead of containerd's 50 retries.
- * A missing target is not an error.
+ * containerd 2.x turns uidmap=/gidmap= into idmapped mounts (core/mount/mount_linux.go: a user
+ * namespace fd, then mount_setattr MOUNT_ATTR_IDMAP on the lowerdirs or the bind); as mount
+ * data the kernel would refuse them or, worse, a filesystem could read them as its own.
+ * Not implemented here: say so rather than mount without the mapping.
  */
-export function unmountAll(target: string): void {
-  const umount2 = fn('int umount2(const char *, int)');
-  for (let i = 0; i < 1000; i++) {
-    if ((umount2(target, 0) as number) === 0) continue;
-    const e = errno();
-    if (e === EINVAL || e === ENOENT) return;
-    if (e !== EBUSY) throw new SysError('umount2', e, target);
-    check('umount2', umount2(target, MNT_DETACH), `${target} (detach)`);
+function refuseIdmap(m: MountSpec, target: string): void {
+  const o = m.options.find((x) => x.startsWith('uidmap=') || x.startsWith('gidmap='));
+  if (o) {
+    throw unimplemented(`mount ${m.type} ${m.source} on ${target}: option ${o.slice(0, o.indexOf('=') + 1)} (an idmapped mount) is not supported by this shim`);
   }
+}
+
+/**
+ * Where a Mount with Mount.target goes: rootfs/<target>, cleaned. containerd's fs.RootPath keeps
+ * a target inside the root by resolving it there; we refuse instead any target that leaves the
+ * rootfs, by ".." or by a symlink (the rootfs mounted before it is the container's image: its
+ * symlinks must not point our mount at the host).
+ */
+export function mountTarget(rootfs: string, target: string | undefined): string {
+  if (!target) return rootfs;
+  // Any ".." is refused, even one that cleaning would keep inside ("/a/../b"): no guessing.
+  if (target.split('/').includes('..')) {
+    throw invalidArgument(`mount target ${JSON.stringify(target)}: has a ".." component (expected a path inside the rootfs ${rootfs})`);
+  }
+  const rel = path.posix.normalize('/' + target).slice(1);
+  if (!rel) return rootfs;
+  const joined = path.join(rootfs, rel);
+  let real: string;
+  try {
+    real = realpathSync(joined);
+  } catch (err) {
+    throw invalidArgument(`mount target ${JSON.stringify(target)}: ${joined} does not exist (${(err as NodeJS.ErrnoException).code}); a target must exist in the mounts before it`);
+  }
+  const root = realpathSync(rootfs);
+  if (real !== root && !real.startsWith(root + '/')) {
+    throw invalidArgument(`mount target ${JSON.stringify(target)}: resolves to ${real} through a symlink, outside the rootfs ${root}`);
+  }
+  return real;
+}
+
+/** containerd's unmount (core/mount/mount_unix.go): on EBUSY, 50 tries 50 ms apart, then fail. */
+export const UNMOUNT_TRIES = 50;
+export const UNMOUNT_RETRY_MS = 50;
+
+export interface RetryOptions {
+  tries?: number;
+  retryMs?: number;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** A synchronous pause: the unmount paths are synchronous, and a busy mount is the rare case. */
+const sleepSync = (ms: number) => Atomics.wait(sleepCell, 0, 0, ms);
+
+/**
+ * One umount2 of exactly this path (never through a symlink there), retried while EBUSY as
+ * containerd does; returns the errno that ended it (0: unmounted, EINVAL: not a mount point,
+ * ENOENT: no such path). Never detaches lazily: a mount that stays busy is an error, so
+ * nothing is left mounted behind a bundle that looks clean.
+ */
+function unmountOnce(target: string, retry: RetryOptions = {}): number {
+  const umount2 = fn('int umount2(const char *, int)');
+  const tries = retry.tries ?? UNMOUNT_TRIES;
+  const retryMs = retry.retryMs ?? UNMOUNT_RETRY_MS;
+  for (let i = 0; i < tries; i++) {
+    if ((umount2(target, UMOUNT_NOFOLLOW) as number) === 0) return 0;
+    const e = errno();
+    if (e === EINVAL || e === ENOENT) return e;
+    if (e !== EBUSY) throw new SysError('umount2', e, target);
+    if (i + 1 < tries) sleepSync(retryMs);
+  }
+  throw new SysError('umount2', EBUSY, `${target}: still busy after ${tries} tries ${retryMs} ms apart (a process has its cwd or an open file there?); left mounted`);
+}
+
+/**
+ * Unmount everything at and under target, as containerd's UnmountRecursive: the mounts below
+ * it (Mount.target ones) deepest first, then the stack at target itself, each until EINVAL.
+ * The path is checked and unmounted as given, its last component not followed (see
+ * exactPath); a missing target is not an error. EBUSY is retried, then thrown.
+ */
+export function unmountAll(target: string, retry: RetryOptions = {}): void {
+  const exact = exactPath(target);
+  if (exact === null) return;
+  const below = [...new Set(mountPoints().filter((m) => m.startsWith(exact + '/')))].sort((a, b) => b.length - a.length);
+  for (const m of below) {
+    try {
+      unmountStack(m, retry);
+    } catch {
+      // As containerd: only the last (the target itself) decides; it fails too if one stays.
+    }
+  }
+  unmountStack(exact, retry);
+}
+
+function unmountStack(target: string, retry: RetryOptions): void {
+  for (let i = 0; i < 1000; i++) if (unmountOnce(target, retry) !== 0) return;
   throw new SysError('umount2', EBUSY, `${target}: still mounted after 1000 unmounts`);
 }
 
-/** Whether path is a mount point, from /proc/self/mountinfo (symlinks resolved first). */
-export function isMountPoint(p: string): boolean {
-  let real: string;
+/**
+ * The path as mountinfo names it, without following its last component: its parent resolved,
+ * its own name kept. null when it does not exist. A symlink stays a symlink, which no mount
+ * point is; so isMountPoint and unmountAll both see the same path and never its link target.
+ */
+export function exactPath(p: string): string | null {
+  const abs = path.resolve(p);
+  if (abs === '/') return abs;
   try {
-    real = realpathSync(p);
+    lstatSync(abs);
+    return path.join(realpathSync(path.dirname(abs)), path.basename(abs));
   } catch {
-    return false;
+    return null;
   }
-  return mountPoints().includes(real);
+}
+
+/** Whether path itself (not what a symlink there points to) is a mount point, from /proc/self/mountinfo. */
+export function isMountPoint(p: string): boolean {
+  const exact = exactPath(p);
+  return exact !== null && mountPoints().includes(exact);
 }
 
 /** Every mount point of our mount namespace, in mountinfo order, octal escapes decoded. */

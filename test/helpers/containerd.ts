@@ -53,7 +53,10 @@ function exited(proc: ChildProcess, ms: number): Promise<boolean> {
  * default one (/run/containerd/containerd.sock). CRI is off unless asked for. Resolves once
  * `ctr version` answers.
  */
-export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info' } = {}): Promise<Containerd> {
+export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info'; bin?: string } = {}): Promise<Containerd> {
+  // bin: a directory holding the containerd and ctr to use (e.g. the built 2.3.7); PATH's otherwise.
+  const containerdBin = opts.bin ? path.join(opts.bin, 'containerd') : 'containerd';
+  const ctrBin = opts.bin ? path.join(opts.bin, 'ctr') : 'ctr';
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
   registerHarnessDir(dir);
   const address = path.join(dir, 'containerd.sock');
@@ -85,16 +88,16 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const log = () => readFileSync(logFile, 'utf8');
   let proc: ChildProcess;
 
-  const ctr = (args: string[], o: CtrOptions = {}) => run('ctr', ['-a', address, '-n', o.namespace ?? 'default', ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
+  const ctr = (args: string[], o: CtrOptions = {}) => run(ctrBin, ['-a', address, '-n', o.namespace ?? 'default', ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');
-    proc = spawn('containerd', ['--config', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env } });
+    proc = spawn(containerdBin, ['--config', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env } });
     closeSync(fd);
     const until = Date.now() + 30000;
     while (Date.now() < until) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`containerd exited at start (${proc.exitCode ?? proc.signalCode}); its log ends:\n${log().slice(-3000)}`);
-      const r = await run('ctr', ['-a', address, 'version'], { timeoutMs: 5000 }).catch(() => null);
+      const r = await run(ctrBin, ['-a', address, 'version'], { timeoutMs: 5000 }).catch(() => null);
       if (r?.code === 0) return;
       await sleep(100);
     }
@@ -112,7 +115,7 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     pid: () => proc.pid!,
     log,
     ctr,
-    ctrSpawn: (args, namespace = 'default') => spawn('ctr', ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    ctrSpawn: (args, namespace = 'default') => spawn(ctrBin, ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
     async restart() {
       proc.kill('SIGKILL');
       await exited(proc, 10000);

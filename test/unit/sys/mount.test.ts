@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isMountPoint, MS, mountAll, mountPoints, parseMountOptions, unmountAll } from '../../../src/sys/mount';
@@ -97,18 +98,104 @@ test('unmountAll takes off a stack of mounts at one target, and is quiet when no
   rmSync(dir, { recursive: true });
 });
 
-test('unmountAll detaches a busy mount (EBUSY) instead of failing', () => {
+test('unmountAll retries a busy mount (EBUSY), then fails loudly and leaves it mounted: no lazy detach', () => {
   const dir = tmp();
-  mkdirSync(path.join(dir, 'src'));
-  mkdirSync(path.join(dir, 'dst'));
-  mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], path.join(dir, 'dst'));
+  const dst = path.join(dir, 'dst');
+  mkdirSync(dst);
+  mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], dst);
   const cwd = process.cwd();
-  process.chdir(path.join(dir, 'dst')); // our cwd inside it makes it busy
+  process.chdir(dst); // our cwd inside it makes it busy
   try {
-    unmountAll(path.join(dir, 'dst'));
+    assert.throws(
+      () => unmountAll(dst, { tries: 3, retryMs: 10 }),
+      (e: unknown) => e instanceof SysError && e.code === 'EBUSY' && e.message.includes(dst) && /still busy after 3 tries/.test(e.message),
+    );
+    assert.deepEqual(mountsUnder(dir), [dst], 'still mounted, and reachable at its path (a detach would have hidden it)');
   } finally {
     process.chdir(cwd);
   }
+  unmountAll(dst);
+  assert.deepEqual(mountsUnder(dir), []);
+  rmSync(dir, { recursive: true });
+});
+
+test('unmountAll waits out a mount that is busy for a while (a process leaving it) and unmounts it', () => {
+  const dir = tmp();
+  const dst = path.join(dir, 'dst');
+  mkdirSync(dst);
+  mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], dst);
+  // A child with its cwd there for ~300 ms; it says when it is in.
+  const child = spawnSync('sh', ['-c', `cd ${dst} && echo in >${dir}/in && sleep 0.3 &`], { stdio: 'ignore' });
+  assert.equal(child.status, 0);
+  for (let i = 0; i < 500 && !existsSync(path.join(dir, 'in')); i++) spawnSync('sleep', ['0.01']);
+  unmountAll(dst, { tries: 100, retryMs: 50 });
+  assert.deepEqual(mountsUnder(dir), []);
+  rmSync(dir, { recursive: true });
+});
+
+test('isMountPoint and unmountAll name the path itself, never what a symlink there points to', () => {
+  const dir = tmp();
+  const real = path.join(dir, 'real');
+  mkdirSync(real);
+  symlinkSync(real, path.join(dir, 'link'));
+  mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], real);
+  assert.equal(isMountPoint(real), true);
+  assert.equal(isMountPoint(path.join(dir, 'link')), false, 'the link is not a mount point');
+  unmountAll(path.join(dir, 'link')); // through the link: nothing (EINVAL), the mount stays
+  assert.deepEqual(mountsUnder(dir), [real]);
+  unmountAll(real);
+  assert.deepEqual(mountsUnder(dir), []);
+  rmSync(dir, { recursive: true });
+});
+
+test('Mount.target: a mount goes at rootfs/<target>, cleaned; unmountAll takes the submount off first', () => {
+  const dir = tmp();
+  const rootfs = path.join(dir, 'rootfs');
+  mkdirSync(rootfs);
+  mountAll(
+    [
+      { type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'mode=755'] },
+      { type: 'tmpfs', source: 'tmpfs', target: '', options: ['size=1m'] }, // empty target: the rootfs itself, stacked
+    ],
+    rootfs,
+  );
+  mkdirSync(path.join(rootfs, 'data/sub'), { recursive: true });
+  mountAll([{ type: 'tmpfs', source: 'tmpfs', target: '/data//./sub/', options: ['size=1m'] }], rootfs);
+  assert.deepEqual(mountsUnder(dir), [rootfs, rootfs, path.join(rootfs, 'data/sub')]);
+  unmountAll(rootfs);
+  assert.deepEqual(mountsUnder(dir), []);
+  rmSync(dir, { recursive: true });
+});
+
+test('Mount.target that leaves the rootfs (by .. or by a symlink) is InvalidArgument, and nothing is mounted', () => {
+  const dir = tmp();
+  const rootfs = path.join(dir, 'rootfs');
+  const outside = path.join(dir, 'outside');
+  mkdirSync(rootfs);
+  mkdirSync(outside);
+  symlinkSync(outside, path.join(rootfs, 'escape'));
+  const base = { type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] };
+  for (const target of ['../outside', '/../outside', 'a/../../outside']) {
+    assert.throws(() => mountAll([base, { ...base, target }], rootfs), (e: unknown) => isKind(e, 'InvalidArgument') && (e as Error).message.includes(JSON.stringify(target)), target);
+  }
+  assert.throws(() => mountAll([{ ...base, target: 'escape' }], rootfs), (e: unknown) => isKind(e, 'InvalidArgument') && /through a symlink, outside the rootfs/.test((e as Error).message));
+  assert.throws(() => mountAll([{ ...base, target: 'missing' }], rootfs), (e: unknown) => isKind(e, 'InvalidArgument') && /does not exist/.test((e as Error).message));
+  assert.deepEqual(mountsUnder(dir), [], 'the first mount of a refused list is undone');
+  rmSync(dir, { recursive: true });
+});
+
+test('uidmap=/gidmap= (containerd 2.x idmapped mounts) are refused as Unimplemented naming the option, never passed as data', () => {
+  const dir = tmp();
+  for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(path.join(dir, d));
+  const overlay = [`lowerdir=${dir}/lower`, `upperdir=${dir}/upper`, `workdir=${dir}/work`];
+  assert.throws(
+    () => mountAll([{ type: 'overlay', source: 'overlay', options: [...overlay, 'uidmap=0:1000:65536', 'gidmap=0:1000:65536'] }], path.join(dir, 'merged')),
+    (e: unknown) => isKind(e, 'Unimplemented') && /option uidmap= \(an idmapped mount\)/.test((e as Error).message),
+  );
+  assert.throws(
+    () => mountAll([{ type: 'bind', source: path.join(dir, 'lower'), options: ['rbind', 'gidmap=0:1000:1'] }], path.join(dir, 'merged')),
+    (e: unknown) => isKind(e, 'Unimplemented') && /option gidmap=/.test((e as Error).message),
+  );
   assert.deepEqual(mountsUnder(dir), []);
   rmSync(dir, { recursive: true });
 });
