@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Reader, Writer } from 'protobufjs/minimal';
@@ -104,7 +104,8 @@ function bundleFiles(dir: string): string[] {
   for (const name of readdirSync(dir)) {
     if (dir === bundleOf(path.basename(dir)) && name === 'rootfs') continue;
     const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...bundleFiles(p));
+    // lstat: a 2.x Go shim links `s` to the machine-wide socket dir, which is not the bundle.
+    if (lstatSync(p).isDirectory()) out.push(...bundleFiles(p));
     else out.push(p);
   }
   return out;
