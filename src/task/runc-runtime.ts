@@ -9,7 +9,7 @@ import { readPidFile } from '../runc/pid-file';
 import { setprivPath } from '../runc/spawner';
 import { mountAll, unmountAll } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
-import { metricsAny, type RuncStats } from './metrics';
+import { blockDevices, metricsAny, type RuncStats } from './metrics';
 import { openIO } from './io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
@@ -181,7 +181,11 @@ class RuncContainerDriver implements RuncDriver {
   }
 
   async stats(id: string, signal?: AbortSignal): Promise<Any> {
-    return metricsAny((await this.runc.stats(id, signal)) as RuncStats, isCgroupV2());
+    const stats = (await this.runc.stats(id, signal)) as RuncStats;
+    if (isCgroupV2()) return metricsAny(stats, true);
+    // v1 blkio entries name their device, as the Go shim's cgroup1 stats do.
+    const partitions = stats.blkio && Object.keys(stats.blkio).length ? await readFile('/proc/partitions', 'utf8').catch(() => '') : '';
+    return metricsAny(stats, false, blockDevices(partitions));
   }
 
   update(id: string, resources: object, signal?: AbortSignal): Promise<void> {

@@ -8,7 +8,7 @@ import type { TaskEvent } from '../publisher/envelope';
 import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
-import { ExitRouter } from './exit-router';
+import { ExitRouter, type StartWindow } from './exit-router';
 import { processKey, type Lifecycle } from './lifecycle$';
 import { runcOptions } from './options';
 import { Process } from './process';
@@ -90,6 +90,8 @@ export class TaskService {
     if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint);
     const opts = runcOptions(r.options as Any | undefined);
     this.creating.add(id);
+    // Exits reaped from here until the init's pid is claimed may be its own.
+    const window = this.router.starting();
     try {
       const driver = this.deps.runtime.driver(r.bundle, opts);
       const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
@@ -117,7 +119,7 @@ export class TaskService {
       const container = new Container(id, r.bundle, init, mountedRootfs, opts);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
-      if (init.pid) this.watch(container, init);
+      if (init.pid) this.watch(container, init, window);
       this.event(TOPIC.create, 'containerd.events.TaskCreate', id, {
         container_id: id,
         bundle: r.bundle,
@@ -129,6 +131,7 @@ export class TaskService {
       this.deps.log.info({ id, pid: init.pid, bundle: r.bundle }, 'task created');
       return { pid: init.pid };
     } finally {
+      window.close();
       this.creating.delete(id);
     }
   }
@@ -136,13 +139,14 @@ export class TaskService {
   async start(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     const driver = this.driverOf(container.id);
+    const window = this.router.starting();
     try {
       await proc.run('start', async () => {
         if (proc.kind === 'init' && proc.restoreFrom) {
           const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom, signal);
           proc.pid = restored.pid;
           proc.resources = restored.resources;
-          this.watch(container, proc);
+          this.watch(container, proc, window);
         } else if (proc.kind === 'init') {
           await driver.start(container.id, signal);
         } else {
@@ -150,13 +154,15 @@ export class TaskService {
           proc.pid = started.pid;
           proc.resources = started.resources;
           if (proc.stdinClosed) started.resources.closeStdin();
-          this.watch(container, proc);
+          this.watch(container, proc, window);
         }
       });
     } catch (err) {
       // No start will be published for this process: let an exit held for it go.
       this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
       throw err;
+    } finally {
+      window.close();
     }
     const key = processKey(container.id, proc.execId);
     if (proc.kind === 'init') {
@@ -390,8 +396,8 @@ export class TaskService {
   }
 
   /** Claim the exit of a process that has a pid; on exit, record it and say so. */
-  private watch(container: Container, proc: Process): void {
-    this.router.claim(proc.pid, (e) => {
+  private watch(container: Container, proc: Process, window: StartWindow): void {
+    window.claim(proc.pid, (e) => {
       if (!proc.setExited(e.status, e.time)) return;
       if (proc.kind === 'init') void this.drivers.get(container.id)?.initExited(container.id, container.bundle);
       this.deps.log.info({ id: container.id, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
@@ -452,8 +458,9 @@ function checkStdio(what: string, r: Req): void {
     if (!value) continue;
     // A URL's own parsing would fold `..` away: look at the raw string too.
     if (value.split(/[/?#]/).includes('..')) throw invalidArgument(`${what}: ${name} ${JSON.stringify(value)}: must be a clean absolute path`);
-    const target = parseStdioUri(value);
-    if (target.kind !== 'none') checkPath(`${what}: ${name}`, target.path);
+    // And the path after percent-decoding (`%2e%2e` is `..` too).
+    const target = parseStdioUri(value, `${what}: ${name}`);
+    if (target.kind !== 'none') checkPath(`${what}: ${name}${target.path === value ? '' : ` ${JSON.stringify(value)} names path`}`, target.path);
   }
 }
 
@@ -464,7 +471,11 @@ function checkpointOptions(any: Any | undefined): CheckpointOptions {
   if (any.type_url.replace(/^.*\//, '') !== type) {
     throw invalidArgument(`checkpoint options of type ${JSON.stringify(any.type_url)}: expected ${type}`);
   }
-  return decode<CheckpointOptions>(type, any.value);
+  try {
+    return decode<CheckpointOptions>(type, any.value);
+  } catch (err) {
+    throw invalidArgument(`checkpoint options: not a valid ${type} message: ${(err as Error).message}`);
+  }
 }
 
 /** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */
