@@ -213,6 +213,18 @@ test(`${LABEL} sandboxer=shim: the crashed container restarts as attempt 1 in th
   assert.deepEqual(servingShims(ctd), [shimPid], 'the same serving process');
 });
 
+test(`${LABEL} sandboxer=shim: after a containerd restart CRI finds the pod READY in the same serving process and can exec in it`, { skip }, async () => {
+  assert.ok(podId && restartId, 'needs the pod and a running container');
+  await ctd.restart();
+  // CRI recovers a shim-sandboxer pod by asking its controller (internal/cri/server/restart.go): SandboxStatus, then WaitSandbox.
+  const status = await until('CRI to answer after the restart', async () => (await cri.podSandboxStatus(podId).catch(() => undefined)));
+  assert.equal(status.state, 'SANDBOX_READY');
+  assert.deepEqual(servingShims(ctd), [shimPid], 'the same serving process');
+  assert.ok(alive(holderPid), 'the same holder');
+  const r = await cri.execSync(restartId, ['/bin/echo', 'after-restart'], 10);
+  assert.equal(r.stdout.toString(), 'after-restart\n');
+});
+
 test(`${LABEL} sandboxer=shim: StopPodSandbox kills the containers and the holder; RemovePodSandbox ends the serving process`, { skip }, async () => {
   assert.ok(podId && holderPid, 'needs the pod');
   await cri.stopPodSandbox(podId);
