@@ -5,6 +5,7 @@ import type { Shutdown } from '../streams/shutdown$';
 import { holderCommand, startHolder, type Holder } from './holder';
 import { platform } from './platform';
 import { podConfig, type PodConfig } from './pod-config';
+import { podSpec } from './pod-spec';
 import { check, criState, type PodCall, type PodState } from './state';
 
 type Req = Record<string, any>;
@@ -32,6 +33,7 @@ export class SandboxService {
   private state: PodState = 'new';
   private config: PodConfig | undefined;
   private netnsPath = '';
+  private annotations: Record<string, string> = {};
   private holder: Holder | undefined;
   private createdAt: Date | undefined;
   private exit: Exit | undefined;
@@ -50,7 +52,8 @@ export class SandboxService {
   /** The id check every call makes first: one serving process holds exactly one sandbox. */
   private enter(r: Req, call: PodCall): void {
     if (r.sandbox_id !== this.deps.id) {
-      throw notFound(`sandbox ${JSON.stringify(r.sandbox_id)} not found: this serving process holds sandbox ${this.deps.id}`);
+      // One pod per serving process: with grouping = "namespace" a second pod's `start` lands here.
+      throw notFound(`sandbox ${JSON.stringify(r.sandbox_id)} not found: this serving process holds sandbox ${this.deps.id} (the sandbox API needs grouping = "pod")`);
     }
     check(this.deps.id, this.state, call);
   }
@@ -59,6 +62,7 @@ export class SandboxService {
     this.enter(r, 'create');
     this.config = podConfig(r.options as Any | null);
     this.netnsPath = r.netns_path ?? '';
+    this.annotations = r.annotations ?? {};
     this.state = 'created';
     this.deps.log.info({ netns: this.netnsPath || 'host', ...this.config }, 'sandbox created');
     return {};
@@ -76,7 +80,7 @@ export class SandboxService {
       this.stop(e);
     });
     this.deps.log.info({ pid: holder.pid }, 'sandbox started');
-    return { pid: holder.pid, created_at: timestamp(this.createdAt) };
+    return { pid: holder.pid, created_at: timestamp(this.createdAt), spec: podSpec(this.config!, this.netnsPath, holder.pid, this.annotations) };
   }
 
   async platform(r: Req): Promise<Req> {

@@ -168,6 +168,9 @@ test(`${LABEL} sandboxer=shim: two containers join the serving process without \
   assert.equal(ns(pid, 'pid'), ns(holderPid, 'pid'));
   assert.equal(ns(pid, 'ipc'), ns(holderPid, 'ipc'));
   assert.deepEqual(servingShims(ctd), [shimPid], 'still the one serving process');
+  // CRI stored the spec StartSandbox answered, and NRI read it for each container without an
+  // error (an empty spec is logged as "failed to unmarshal sandbox spec" on every call).
+  assert.doesNotMatch(ctd.log(), new RegExp(`failed to unmarshal sandbox spec for pod ${podId}`));
 });
 
 test(`${LABEL} sandboxer=shim: ExecSync in a container sees the pod's holder as pid 1`, { skip }, async () => {

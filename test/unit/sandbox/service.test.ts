@@ -58,6 +58,11 @@ test('Create then Start: the holder\'s pid and created_at come back; Status says
   assert.equal(started.pid, 4242);
   assert.equal(fromTimestamp(started.created_at).getTime(), 1000);
   assert.ok(!cmds[0].args.includes('--uts'), 'host network: no uts namespace of its own');
+  // The sandbox spec CRI stores (and NRI reads): typeurl's OCI Spec, JSON, naming the holder's namespaces.
+  assert.equal(started.spec.type_url, 'types.containerd.io/opencontainers/runtime-spec/1/Spec');
+  const spec = JSON.parse(started.spec.value.toString());
+  assert.deepEqual(spec.linux.namespaces, [{ type: 'pid', path: '/proc/4242/ns/pid' }, { type: 'ipc', path: '/proc/4242/ns/ipc' }]);
+  assert.equal(spec.hostname, undefined, 'no hostname for a host-network pod');
   const st = await svc.sandboxStatus({ sandbox_id: 'sb1', verbose: true });
   assert.deepEqual([st.sandbox_id, st.pid, st.state], ['sb1', 4242, 'SANDBOX_READY']);
   assert.equal(JSON.parse(st.info.info).pid, 4242);
