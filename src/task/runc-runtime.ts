@@ -83,31 +83,43 @@ class RuncContainerDriver implements RuncDriver {
     return this.runc.start(id, signal);
   }
 
+  /**
+   * runc exec --detach. Its process spec (it holds the env: 0600, created O_EXCL) and pid file
+   * live only for the call, as go-runc's Exec removes its temp process.json and Go's exec
+   * delete its <id>.pid: a Kubernetes exec probe every few seconds leaves nothing behind.
+   */
   async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown, signal?: AbortSignal): Promise<Spawned> {
     const dir = path.join(bundle, 'execs');
-    await mkdir(dir, { recursive: true });
-    const specFile = path.join(dir, `${sanitize(execId)}.json`);
-    await writeFile(specFile, JSON.stringify(spec));
-    const pidFile = path.join(dir, `${sanitize(execId)}.pid`);
-    const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const specFile = path.join(dir, `${execFileName(execId)}.json`);
+    const pidFile = path.join(dir, `${execFileName(execId)}.pid`);
     try {
-      await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() }, signal);
-      await io.ready();
-    } catch (err) {
-      io.resources.close();
-      throw err;
+      // Left over only by a serving process killed mid-exec; its exec id is ours to reuse.
+      await rm(specFile, { force: true });
+      await rm(pidFile, { force: true });
+      await writeFile(specFile, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });
+      const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
+      try {
+        await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() }, signal);
+        await io.ready();
+      } catch (err) {
+        io.resources.close();
+        throw err;
+      }
+      return { pid: await readPidFile(pidFile), resources: io.resources };
+    } finally {
+      await rm(specFile, { force: true });
+      await rm(pidFile, { force: true });
     }
-    return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
   async kill(id: string, signo: number, all: boolean, exited: boolean, signal?: AbortSignal): Promise<void> {
     try {
       await this.runc.kill(id, signo, { all }, signal);
     } catch (err) {
-      if (exited) {
-        // As containerd's checkKillError: the process is gone already.
-        throw notFound(`process ${id} already finished`);
-      }
+      // As Go's checkKillError (process/utils.go): a process gone, even before its exit is
+      // reaped here, is NotFound — the one code CRI's StopContainer ignores.
+      if (exited || killFoundNothing(String((err as Error)?.message ?? err))) throw notFound(`process ${id} already finished: ${(err as Error)?.message ?? err}`);
       throw err;
     }
   }
@@ -223,7 +235,20 @@ export async function sharesPidNamespace(bundle: string): Promise<boolean> {
   }
 }
 
-/** Exec ids come from clients; keep them from naming paths outside the bundle. */
-function sanitize(execId: string): string {
-  return execId.replace(/[^A-Za-z0-9_.-]/g, '_');
+/**
+ * A file name for an exec id that stays inside the bundle and is injective: every byte outside
+ * [A-Za-z0-9_.-] becomes %XX (so `a/b` is a%2Fb, `a_b` stays a_b), and a leading dot is escaped
+ * too, so `.` and `..` name no directory.
+ */
+export function execFileName(execId: string): string {
+  const escaped = Array.from(Buffer.from(execId, 'utf8'), (b) => {
+    const c = String.fromCharCode(b);
+    return /[A-Za-z0-9_.-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }).join('');
+  return escaped.startsWith('.') ? `%2E${escaped.slice(1)}` : escaped;
+}
+
+/** runc's words for a kill that found no process, as Go's checkKillError reads them. */
+export function killFoundNothing(message: string): boolean {
+  return /os: process already finished|container not running|no such process|does not exist/i.test(message);
 }
