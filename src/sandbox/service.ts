@@ -60,6 +60,8 @@ export class SandboxService {
 
   async createSandbox(r: Req): Promise<Req> {
     this.enter(r, 'create');
+    // CRI sends none (sandbox_run.go: options and netns only); a rootfs is for sandboxers that boot one (a VM).
+    if (r.rootfs?.length) throw unimplemented(`CreateSandbox: sandbox ${this.deps.id} was given ${r.rootfs.length} rootfs mount(s); containerd-shim-rx holds a pod's namespaces without a rootfs and takes none`);
     this.config = podConfig(r.options as Any | null);
     this.netnsPath = r.netns_path ?? '';
     this.annotations = r.annotations ?? {};

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { holderCommand, startHolder } from '../../../src/sandbox/holder';
 import { childrenOf } from '../../../src/sys/proc';
 
@@ -64,6 +64,19 @@ test('joining a network namespace CRI made: nsenter --net puts the holder there'
   } finally {
     execFileSync('ip', ['netns', 'delete', name]);
   }
+});
+
+test('the holder dies with the process that started it (setpriv --pdeathsig, unshare --kill-child): no pod outlives its serving process', async () => {
+  // A stand-in serving process: starts a holder, prints its pid 1, then is SIGKILLed.
+  const script = `require(${JSON.stringify(require.resolve('../../../src/sandbox/holder'))}).startHolder(require(${JSON.stringify(require.resolve('../../../src/sandbox/holder'))}).holderCommand(${JSON.stringify(pod)}, '')).then((h) => console.log(h.pid))`;
+  const { spawn } = await import('node:child_process');
+  const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid1 = await new Promise<number>((res) => parent.stdout!.once('data', (d: Buffer) => res(Number(d.toString().trim()))));
+  assert.ok(pid1 > 0 && existsSync(`/proc/${pid1}`));
+  parent.kill('SIGKILL');
+  const end = Date.now() + 5000;
+  while (existsSync(`/proc/${pid1}`) && stateOf(pid1) !== 'Z' && Date.now() < end) await sleep(50);
+  assert.ok(!existsSync(`/proc/${pid1}`) || stateOf(pid1) === 'Z', `pid 1 ${pid1} still runs after its serving process died`);
 });
 
 test('a holder that cannot start is an Internal error naming the command and its stderr', async () => {

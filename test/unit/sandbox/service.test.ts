@@ -162,3 +162,10 @@ test('the ttrpc binding decodes sandbox.proto bytes, answers in them, and refuse
   assert.equal(plat.platform.os, 'linux');
   await assert.rejects(handlers.PingSandbox(Buffer.from([0x0a, 0xff])), (e: unknown) => e instanceof ShimError && e.kind === 'InvalidArgument' && /PingRequest/.test(e.message));
 });
+
+test('CreateSandbox with rootfs mounts is Unimplemented, and the sandbox stays new', async () => {
+  const { svc } = setup();
+  await assert.rejects(svc.createSandbox({ sandbox_id: 'sb1', rootfs: [{ type: 'overlay', source: 'overlay', target: '', options: [] }] }), (e: unknown) => e instanceof ShimError && e.kind === 'Unimplemented' && /rootfs/.test(e.message));
+  assert.equal((await svc.sandboxStatus({ sandbox_id: 'sb1' })).state, 'SANDBOX_NOTREADY');
+  await svc.createSandbox({ sandbox_id: 'sb1' });
+});
