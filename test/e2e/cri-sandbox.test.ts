@@ -250,6 +250,26 @@ test(`${LABEL} sandboxer=shim: afterwards no process, mount, zombie or bundle is
   for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
 });
 
+test(`${LABEL} sandboxer=shim: a serving process killed by SIGKILL takes its pod with it; CRI sees NOTREADY, and stop/remove end clean`, { skip }, async () => {
+  const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-kill', uid: 'uid-pod-kill' } };
+  const id = await cri.runPodSandbox(p, HANDLER);
+  const cid = await cri.createContainer(id, container('victim', 0, ['/bin/sleep', '600']), p);
+  await cri.startContainer(cid);
+  const [shim] = servingShims(ctd);
+  const unshare = childrenOf(shim).find((c) => cmdline(c).includes('unshare'))!;
+  const pid1 = childrenOf(unshare)[0];
+  process.kill(shim, 'SIGKILL');
+  // The holder has a parent-death signal; with pid 1 gone the kernel kills the pod's pid namespace.
+  await until('the holder to die', () => (alive(pid1) ? undefined : true), 5000);
+  await until('CRI to see the pod NOTREADY', async () => ((await cri.podSandboxStatus(id)).state === 'SANDBOX_NOTREADY' ? true : undefined));
+  await cri.stopPodSandbox(id);
+  await cri.removePodSandbox(id);
+  await assert.rejects(cri.podSandboxStatus(id), /NotFound|not found/i);
+  const left = await settleLeaks([ctd.dir, tmp]);
+  assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
+  for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
+});
+
 test(`${LABEL}: the default podsandbox path (handler rx, a pause container) still works beside it`, { skip }, async () => {
   const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-ps', uid: 'uid-pod-ps' } };
   const id = await cri.runPodSandbox(p, 'rx');
