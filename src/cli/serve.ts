@@ -97,7 +97,7 @@ export async function serve(flags: Flags): Promise<void> {
   const registry = new ServiceRegistry();
   registry.register(TASK_SERVICE, taskHandlers(service));
   registry.register(TASK_SERVICE_V3, taskHandlers(service));
-  registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, shutdown, log: log.child({ plugin: 'sandbox' }) })));
+  registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
   const server = new Server(registry, {
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.

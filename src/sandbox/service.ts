@@ -20,6 +20,10 @@ export interface SandboxServiceDeps {
   log: Logger;
   /** starts the namespace holder (tests inject one) */
   startHolder?: (cmd: { file: string; args: string[] }) => Promise<Holder>;
+  /** ttrpc connections open now: ShutdownSandbox ends the process once containerd has closed them */
+  openConnections?: () => number;
+  /** how long ShutdownSandbox waits for that before it ends the process anyway */
+  closeGraceMs?: number;
   now?: () => Date;
 }
 
@@ -153,8 +157,20 @@ export class SandboxService {
       await this.holder.exited;
     }
     this.deps.log.info({}, 'sandbox shutdown requested');
-    this.deps.shutdown.shutdown();
+    // Not at once: containerd's ttrpc client picks at random between a response and a closed
+    // connection that are both ready (ttrpc@v1.2.8 client.go dispatch's select), and controller.go
+    // Shutdown fails RemovePodSandbox on ErrClosed. It closes its connections itself right after
+    // (shims.Delete), so the process ends once they are gone, or after a grace.
+    this.afterClients(() => this.deps.shutdown.shutdown());
     return {};
+  }
+
+  private afterClients(fn: () => void): void {
+    const open = this.deps.openConnections;
+    if (!open) return void setImmediate(fn);
+    const until = Date.now() + (this.deps.closeGraceMs ?? 2000);
+    const tick = () => (open() === 0 || Date.now() >= until ? fn() : setTimeout(tick, 20));
+    setImmediate(tick);
   }
 
   async sandboxMetrics(r: Req): Promise<Req> {

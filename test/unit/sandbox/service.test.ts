@@ -33,7 +33,7 @@ function fakeHolder(pid = 4242) {
   return { holder, signals, end };
 }
 
-function setup(o: { containers?: number; holder?: ReturnType<typeof fakeHolder> } = {}) {
+function setup(o: { containers?: number; holder?: ReturnType<typeof fakeHolder>; openConnections?: () => number; closeGraceMs?: number } = {}) {
   const h = o.holder ?? fakeHolder();
   const cmds: Array<{ file: string; args: string[] }> = [];
   const shutdown = createShutdown();
@@ -44,6 +44,8 @@ function setup(o: { containers?: number; holder?: ReturnType<typeof fakeHolder> 
     log: silentLogger(),
     startHolder: async (cmd) => (cmds.push(cmd), h.holder),
     now: () => new Date(1000),
+    openConnections: o.openConnections,
+    closeGraceMs: o.closeGraceMs,
   });
   return { svc, h, cmds, shutdown };
 }
@@ -138,7 +140,25 @@ test('ShutdownSandbox kills a running holder, then asks the shutdown service', a
   await svc.startSandbox({ sandbox_id: 'sb1' });
   await svc.shutdownSandbox({ sandbox_id: 'sb1' });
   assert.deepEqual(h.signals, ['SIGKILL']);
-  assert.equal(shutdown.requested, true);
+  await shutdown.done();
+});
+
+test('ShutdownSandbox answers first and ends the process only once containerd has closed its connections', async () => {
+  let open = 2;
+  const { svc, shutdown } = setup({ openConnections: () => open, closeGraceMs: 60000 });
+  await svc.createSandbox({ sandbox_id: 'sb1' });
+  await svc.shutdownSandbox({ sandbox_id: 'sb1' });
+  assert.equal(shutdown.requested, false, 'not while the response may still be unread');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(shutdown.requested, false, 'not while containerd keeps a connection');
+  open = 0;
+  await shutdown.done();
+});
+
+test('ShutdownSandbox ends the process after the grace even if a connection stays open', async () => {
+  const { svc, shutdown } = setup({ openConnections: () => 1, closeGraceMs: 50 });
+  await svc.createSandbox({ sandbox_id: 'sb1' });
+  await svc.shutdownSandbox({ sandbox_id: 'sb1' });
   await shutdown.done();
 });
 
