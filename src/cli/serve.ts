@@ -16,9 +16,12 @@ import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump } from '../task/dump';
 import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
+import { onIgnoredConfigKey } from '../task/options';
 import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
 import { TaskService } from '../task/service';
+import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/register';
+import { SandboxService } from '../sandbox/service';
 import { dial } from '../ttrpc/client';
 import { Server } from '../ttrpc/server';
 import { ServiceRegistry } from '../ttrpc/services';
@@ -34,6 +37,7 @@ export async function serve(flags: Flags): Promise<void> {
   const bundle = flags.bundle || process.cwd();
   const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
   const taps = new Taps(process.env.RX_TAP, flags.debug, log);
+  onIgnoredConfigKey((key, source) => log.warn({ key, source }, 'config key ignored (not one this shim reads)'));
 
   // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
   trackNodeChildren();
@@ -95,6 +99,7 @@ export async function serve(flags: Flags): Promise<void> {
   const registry = new ServiceRegistry();
   registry.register(TASK_SERVICE, taskHandlers(service));
   registry.register(TASK_SERVICE_V3, taskHandlers(service));
+  registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
   const server = new Server(registry, {
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.

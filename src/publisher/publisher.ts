@@ -2,7 +2,9 @@ import { Observable, Subject, share, tap, lastValueFrom, defaultIfEmpty } from '
 import { unavailable } from '../errors';
 import type { Logger } from '../log';
 import { envelopeOf, EVENTS_SERVICE, FORWARD_METHOD, forwardRequest, type Envelope, type TaskEvent } from './envelope';
-import { forward$, type ForwardResult } from './forward$';
+import { DEFAULT_RETRIES, defaultBackoff } from './forward$';
+import { emptyLedger, type Ledger } from './ledger';
+import { queues$ } from './queues$';
 
 /** What the publisher needs of a ttrpc connection. */
 export interface EventsConnection {
@@ -15,8 +17,10 @@ export interface PublisherOptions {
   namespace: string;
   connect: () => Promise<EventsConnection>;
   log: Logger;
-  /** Events waiting beyond this many are dropped and counted as lost. */
+  /** Events queued or in flight beyond this many are dropped and counted as lost (Go's queueSize, 2048). */
   maxQueue?: number;
+  /** The same bound for one container's queue. */
+  maxQueuePerContainer?: number;
   retries?: number;
   backoff?: (attempt: number) => number;
   callTimeoutMs?: number;
@@ -24,33 +28,47 @@ export interface PublisherOptions {
 }
 
 export interface PublisherStats {
+  /** events taken into a queue */
   published: number;
   delivered: number;
+  /** given up after the retries, dropped at a bound, or published after close */
   lost: number;
+  /** queued or in flight, all containers */
   pending: number;
+  /** depth of each container's queue that holds events; absent when none does */
+  queues?: Record<string, number>;
 }
 
+/** containerd pkg/shim/publisher.go (v2.3.7) queueSize: the Go shim's bound on events waiting. */
+export const MAX_QUEUE = 2048;
+/** Ours: an eighth of the whole, so a few containers in a burst cannot crowd out the rest. */
+export const MAX_QUEUE_PER_CONTAINER = 256;
+
 /**
- * The event publisher: a bounded, ordered queue to containerd's Events/Forward with bounded
- * retries and back-off; the connection is dialled lazily and dialled again after it closes.
+ * The event publisher: one bounded, ordered queue per container to containerd's Events/Forward,
+ * with bounded retries and back-off (queues$); the connection is dialled lazily and dialled
+ * again after it closes.
  */
 export class Publisher {
-  private readonly input = new Subject<Envelope>();
+  /** envelopes$: each published event, stamped; completes on drain(). Hot (a Subject). */
+  private readonly envelopes$ = new Subject<Envelope>();
   private conn?: Promise<EventsConnection>;
-  private readonly stats: PublisherStats = { published: 0, delivered: 0, lost: 0, pending: 0 };
+  private readonly counts = { published: 0, delivered: 0, lost: 0 };
+  private ledger: Ledger = emptyLedger();
   private closedInput = false;
-  /** results$: one ForwardResult per event, in order; completes when drained after close. Hot. */
-  readonly results$: Observable<ForwardResult>;
+  /** results$: the queues' ledger after each step; completes when drained after close. Hot. */
+  readonly results$: Observable<Ledger>;
   private readonly drained: Promise<void>;
 
   constructor(private readonly opts: PublisherOptions) {
-    const backoff = opts.backoff ?? ((n: number) => Math.min(100 * 2 ** (n - 1), 5000));
-    this.results$ = forward$(this.input, {
+    this.results$ = queues$(this.envelopes$, {
       forward: (env) => this.forwardOnce(env),
-      retries: opts.retries ?? 10,
-      backoff,
+      retries: opts.retries ?? DEFAULT_RETRIES,
+      backoff: opts.backoff ?? defaultBackoff,
+      maxQueue: opts.maxQueue ?? MAX_QUEUE,
+      maxQueuePerContainer: opts.maxQueuePerContainer ?? MAX_QUEUE_PER_CONTAINER,
     }).pipe(
-      tap((r) => this.account(r)),
+      tap((l) => this.account(l)),
       share(),
     );
     this.drained = lastValueFrom(this.results$.pipe(defaultIfEmpty(undefined))).then(() => undefined);
@@ -58,30 +76,27 @@ export class Publisher {
 
   publish(ev: TaskEvent): void {
     if (this.closedInput) {
-      this.lose(ev.topic, 'publisher closed');
+      this.lose(ev.topic, ev.containerId, 'publisher closed');
       return;
     }
-    if (this.stats.pending >= (this.opts.maxQueue ?? 2048)) {
-      this.lose(ev.topic, 'queue full');
-      return;
-    }
-    this.stats.published++;
-    this.stats.pending++;
-    this.input.next(envelopeOf(ev, this.opts.namespace, (this.opts.now ?? (() => new Date()))()));
+    // The ledger queues it or drops it at a bound, synchronously (account sees which).
+    this.envelopes$.next(envelopeOf(ev, this.opts.namespace, (this.opts.now ?? (() => new Date()))()));
   }
 
-  /** Stop taking events; resolves when every queued event is delivered or given up. */
+  /** Stop taking events; resolves when every container's queue is delivered or given up. */
   drain(): Promise<void> {
     if (!this.closedInput) {
       this.closedInput = true;
-      this.input.complete();
+      this.envelopes$.complete();
     }
     return this.drained;
   }
 
-  /** Counts, and what is still queued counted as lost: for the final log line. */
+  /** Counts and queue depths now: for the final log line and the state dump. */
   snapshot(): PublisherStats {
-    return { ...this.stats };
+    const stats: PublisherStats = { ...this.counts, pending: this.ledger.pending };
+    if (this.ledger.depths.size > 0) stats.queues = Object.fromEntries(this.ledger.depths);
+    return stats;
   }
 
   close(): void {
@@ -89,20 +104,37 @@ export class Publisher {
     this.conn?.then((c) => c.close(), () => {});
   }
 
-  private account(r: ForwardResult): void {
-    this.stats.pending--;
-    if (r.delivered) {
-      this.stats.delivered++;
-      this.opts.log.debug({ topic: r.envelope.topic, id: r.envelope.containerId, attempts: r.attempts }, 'event forwarded');
-    } else {
-      this.stats.lost++;
-      this.opts.log.error({ topic: r.envelope.topic, id: r.envelope.containerId, attempts: r.attempts, err: r.error, lost: this.stats.lost }, 'event lost');
+  private account(l: Ledger): void {
+    this.ledger = l;
+    const step = l.last;
+    switch (step?.kind) {
+      case 'queued':
+        this.counts.published++;
+        break;
+      case 'dropped':
+        this.lose(step.envelope.topic, step.envelope.containerId, step.why);
+        break;
+      case 'settled': {
+        const r = step.result;
+        const fields = { topic: r.envelope.topic, id: r.envelope.containerId, attempts: r.attempts };
+        if (r.delivered) {
+          this.counts.delivered++;
+          this.opts.log.debug(fields, 'event forwarded');
+        } else {
+          this.counts.lost++;
+          this.opts.log.error({ ...fields, err: r.error, lost: this.counts.lost }, 'event lost');
+        }
+        break;
+      }
+      case 'released':
+        this.opts.log.debug({ id: step.containerId }, 'event queue released');
+        break;
     }
   }
 
-  private lose(topic: string, why: string): void {
-    this.stats.lost++;
-    this.opts.log.error({ topic, why, lost: this.stats.lost }, 'event lost');
+  private lose(topic: string, id: string, why: string): void {
+    this.counts.lost++;
+    this.opts.log.error({ topic, id, why, lost: this.counts.lost }, 'event lost');
   }
 
   private async forwardOnce(env: Envelope): Promise<void> {

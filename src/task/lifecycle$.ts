@@ -12,7 +12,8 @@ export type Lifecycle =
   | { kind: 'exit'; key: string; event: TaskEvent }
   | { kind: 'release'; key: string };
 
-export const processKey = (containerId: string, execId: string) => `${containerId}/${execId}`;
+/** One key per process; injective, so no exec id (not even the container's own id) meets the init's. */
+export const processKey = (containerId: string, execId: string) => JSON.stringify([containerId, execId]);
 
 interface Held {
   /** Keys whose start has been published and whose exit has not yet. */
@@ -75,8 +76,8 @@ export const exitAfterStart$ = (lifecycle$: Observable<Lifecycle>): Observable<T
   );
 
 interface Running {
-  /** container id -> exec ids started and not yet exited. */
-  execs: Map<string, Set<string>>;
+  /** container id -> exec id -> pid, of the execs started and not yet exited. */
+  execs: Map<string, Map<string, unknown>>;
   /** container id -> its init's TaskExit, held while execs are still running. */
   held: Map<string, TaskEvent>;
   out: TaskEvent[];
@@ -103,9 +104,14 @@ export const initExitAfterExecExits = (events$: Observable<TaskEvent>): Observab
           }
         };
         if (ev.topic === '/tasks/exec-started') {
-          st.execs.set(cid, (execs ?? new Set()).add(String(ev.event.exec_id)));
+          st.execs.set(cid, (execs ?? new Map()).set(String(ev.event.exec_id), ev.event.pid));
           out.push(ev);
-        } else if (ev.topic === '/tasks/exit' && ev.event.id !== cid) {
+        } else if (
+          ev.topic === '/tasks/exit' &&
+          // TaskExit.id of an exec is its exec id, which may equal the container id: then its pid
+          // tells it from the init.
+          (ev.event.id !== cid || (execs?.has(cid) && execs.get(cid) === ev.event.pid))
+        ) {
           execs?.delete(String(ev.event.id));
           out.push(ev);
           if (!execs?.size) flushInit();
@@ -121,7 +127,7 @@ export const initExitAfterExecExits = (events$: Observable<TaskEvent>): Observab
         }
         return { ...st, out };
       },
-      { execs: new Map<string, Set<string>>(), held: new Map<string, TaskEvent>(), out: [] },
+      { execs: new Map<string, Map<string, unknown>>(), held: new Map<string, TaskEvent>(), out: [] },
     ),
     concatMap((st) => from(st.out)),
   );

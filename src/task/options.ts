@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decode, type Any } from '../proto';
+import { decode, decode as decodeProto, type Any } from '../proto';
 import { invalidArgument } from '../errors';
 
 /** containerd.runc.v1.Options (runtime/v2/runc/options/oci.proto), as far as we honour it. */
@@ -157,6 +157,15 @@ function reportIgnored(config: ShimConfig, source: string): ShimConfig {
  * or runtimeoptions.v1.Options naming our TOML config by path (or carrying it as a body).
  */
 export function shimConfigFrom(any: Any | null | undefined): ShimConfig {
+  // Bytes that are not the message they claim are the caller's error (Go's typeurl.UnmarshalAny
+  // fails on them too): InvalidArgument naming the type.
+  const decode = <T>(type: string, value: Uint8Array): T => {
+    try {
+      return decodeProto<T>(type, value);
+    } catch (err) {
+      throw invalidArgument(`runtime options: not a valid ${type} message: ${(err as Error).message}`);
+    }
+  };
   if (!any || (!any.type_url && (!any.value || any.value.length === 0))) return { grouping: 'pod', runc: defaults() };
   const type = any.type_url.replace(/^.*\//, '');
   if (type === RUNC_OPTIONS_TYPE) return { grouping: 'pod', runc: decode<RuncOptions>(RUNC_OPTIONS_TYPE, any.value) };

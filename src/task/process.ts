@@ -6,6 +6,13 @@ export interface ExitStatus {
   at: Date;
 }
 
+/**
+ * The exited_at of a process that has not exited: Go's zero time.Time, which containerd's
+ * protobuf.ToTimestamp (timestamppb.New: t.Unix()) puts on the wire as -62135596800 s, and reads
+ * back as IsZero. Not 1970, which containerd would take for a real exit time.
+ */
+export const NOT_EXITED_AT = new Date(-62135596800_000);
+
 /** What a process owns that must be torn down with it (its stdio copiers, console, ...). */
 export interface ProcessResources {
   /** Resolves when everything the process wrote has been copied out. */
@@ -33,6 +40,8 @@ export class Process {
   /** An exec's OCI process spec (JSON), from ExecProcessRequest.spec. */
   spec?: unknown;
   private readonly waiters: Array<(e: ExitStatus) => void> = [];
+  /** Set when Wait is answered without an exit (an exec whose Start failed). */
+  private waitAnswer?: ExitStatus;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -86,8 +95,20 @@ export class Process {
     return true;
   }
 
+  /**
+   * Answer every Wait, now and later, with status 0 and no exit time, without marking the process
+   * exited: as Go's execProcess.start, which closes waitBlock when runc exec fails (the exec stays
+   * created, so it can be deleted). ctr and CRI call Wait before Start; it must not hang.
+   */
+  releaseWait(): void {
+    if (this.exit || this.waitAnswer) return;
+    this.waitAnswer = { status: 0, at: NOT_EXITED_AT };
+    for (const w of this.waiters.splice(0)) w(this.waitAnswer);
+  }
+
   wait(): Promise<ExitStatus> {
     if (this.exit) return Promise.resolve(this.exit);
+    if (this.waitAnswer) return Promise.resolve(this.waitAnswer);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 }

@@ -7,9 +7,9 @@ import { Runc } from '../runc/runc';
 import { runcRoot } from '../runc/root';
 import { readPidFile } from '../runc/pid-file';
 import { setprivPath } from '../runc/spawner';
-import { mountAll, unmountAll } from '../sys/mount';
+import { mountAll, unmountAllAsync } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
-import { metricsAny, type RuncStats } from './metrics';
+import { blockDevices, metricsAny, type RuncStats } from './metrics';
 import { openIO } from './io';
 import type { Stdio } from './io/stdio';
 import type { RuncOptions } from './options';
@@ -21,13 +21,22 @@ export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRunti
   return {
     driver: (bundle, opts) => new RuncContainerDriver(bundle, opts, deps.namespace, deps.log),
     mountAll: (mounts, target) => mountAll(mounts, target),
-    unmountAll: (target) => unmountAll(target),
+    unmountAll: (target) => unmountAllAsync(target).catch((err) => Promise.reject(rootfsUnmountError(err))),
     watchOOM: (pid, onOOM) => watchOOM(pid, onOOM),
     packProcessDetails: (execId): Any => ({
       type_url: 'containerd.runc.v1.ProcessDetails',
       value: encode('containerd.runc.v1.ProcessDetails', { exec_id: execId }),
     }),
   };
+}
+
+/**
+ * As Go's Init.delete (cmd/containerd-shim-runc-v2/process/init.go): "failed rootfs umount"
+ * wrapping the cause, a plain error there, so Unknown on the wire; ours names the path and errno.
+ */
+function rootfsUnmountError(err: unknown): ShimError {
+  // sys/mount's errors name the path they unmounted and the errno (EBUSY after the retries).
+  return new ShimError('Unknown', `failed rootfs umount: ${err instanceof Error ? err.message : String(err)}`, err);
 }
 
 /** Said once per process: without setpriv, runc children can outlive a crash of the shim. */
@@ -83,31 +92,43 @@ class RuncContainerDriver implements RuncDriver {
     return this.runc.start(id, signal);
   }
 
+  /**
+   * runc exec --detach. Its process spec (it holds the env: 0600, created O_EXCL) and pid file
+   * live only for the call, as go-runc's Exec removes its temp process.json and Go's exec
+   * delete its <id>.pid: a Kubernetes exec probe every few seconds leaves nothing behind.
+   */
   async exec(id: string, execId: string, bundle: string, stdio: Stdio, spec: unknown, signal?: AbortSignal): Promise<Spawned> {
     const dir = path.join(bundle, 'execs');
-    await mkdir(dir, { recursive: true });
-    const specFile = path.join(dir, `${sanitize(execId)}.json`);
-    await writeFile(specFile, JSON.stringify(spec));
-    const pidFile = path.join(dir, `${sanitize(execId)}.pid`);
-    const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const specFile = path.join(dir, `${execFileName(execId)}.json`);
+    const pidFile = path.join(dir, `${execFileName(execId)}.pid`);
     try {
-      await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() }, signal);
-      await io.ready();
-    } catch (err) {
-      io.resources.close();
-      throw err;
+      // Left over only by a serving process killed mid-exec; its exec id is ours to reuse.
+      await rm(specFile, { force: true });
+      await rm(pidFile, { force: true });
+      await writeFile(specFile, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });
+      const io = await openIO(stdio, { uid: this.opts.io_uid, gid: this.opts.io_gid, id, namespace: this.namespace });
+      try {
+        await this.runc.exec(id, specFile, { pidFile, detach: true, consoleSocket: io.consoleSocket, stdio: io.runcStdio, onSpawn: () => io.afterSpawn() }, signal);
+        await io.ready();
+      } catch (err) {
+        io.resources.close();
+        throw err;
+      }
+      return { pid: await readPidFile(pidFile), resources: io.resources };
+    } finally {
+      await rm(specFile, { force: true });
+      await rm(pidFile, { force: true });
     }
-    return { pid: await readPidFile(pidFile), resources: io.resources };
   }
 
   async kill(id: string, signo: number, all: boolean, exited: boolean, signal?: AbortSignal): Promise<void> {
     try {
       await this.runc.kill(id, signo, { all }, signal);
     } catch (err) {
-      if (exited) {
-        // As containerd's checkKillError: the process is gone already.
-        throw notFound(`process ${id} already finished`);
-      }
+      // As Go's checkKillError (process/utils.go): a process gone, even before its exit is
+      // reaped here, is NotFound — the one code CRI's StopContainer ignores.
+      if (exited || killFoundNothing(String((err as Error)?.message ?? err))) throw notFound(`process ${id} already finished: ${(err as Error)?.message ?? err}`);
       throw err;
     }
   }
@@ -181,7 +202,11 @@ class RuncContainerDriver implements RuncDriver {
   }
 
   async stats(id: string, signal?: AbortSignal): Promise<Any> {
-    return metricsAny((await this.runc.stats(id, signal)) as RuncStats, isCgroupV2());
+    const stats = (await this.runc.stats(id, signal)) as RuncStats;
+    if (isCgroupV2()) return metricsAny(stats, true);
+    // v1 blkio entries name their device, as the Go shim's cgroup1 stats do.
+    const partitions = stats.blkio && Object.keys(stats.blkio).length ? await readFile('/proc/partitions', 'utf8').catch(() => '') : '';
+    return metricsAny(stats, false, blockDevices(partitions));
   }
 
   update(id: string, resources: object, signal?: AbortSignal): Promise<void> {
@@ -219,7 +244,20 @@ export async function sharesPidNamespace(bundle: string): Promise<boolean> {
   }
 }
 
-/** Exec ids come from clients; keep them from naming paths outside the bundle. */
-function sanitize(execId: string): string {
-  return execId.replace(/[^A-Za-z0-9_.-]/g, '_');
+/**
+ * A file name for an exec id that stays inside the bundle and is injective: every byte outside
+ * [A-Za-z0-9_.-] becomes %XX (so `a/b` is a%2Fb, `a_b` stays a_b), and a leading dot is escaped
+ * too, so `.` and `..` name no directory.
+ */
+export function execFileName(execId: string): string {
+  const escaped = Array.from(Buffer.from(execId, 'utf8'), (b) => {
+    const c = String.fromCharCode(b);
+    return /[A-Za-z0-9_.-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }).join('');
+  return escaped.startsWith('.') ? `%2E${escaped.slice(1)}` : escaped;
+}
+
+/** runc's words for a kill that found no process, as Go's checkKillError reads them. */
+export function killFoundNothing(message: string): boolean {
+  return /os: process already finished|container not running|no such process|does not exist/i.test(message);
 }

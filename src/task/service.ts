@@ -8,10 +8,10 @@ import type { TaskEvent } from '../publisher/envelope';
 import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
-import { ExitRouter } from './exit-router';
+import { ExitRouter, type StartWindow } from './exit-router';
 import { processKey, type Lifecycle } from './lifecycle$';
 import { runcOptions } from './options';
-import { Process } from './process';
+import { NOT_EXITED_AT, Process } from './process';
 import { parseStdioUri } from './io/stdio';
 import { statusNumber } from './state';
 import type { CheckpointOptions, TaskRuntime, RuncDriver } from './runtime';
@@ -47,7 +47,14 @@ const TOPIC = {
   execStarted: '/tasks/exec-started',
 } as const;
 
-/** How long Delete waits for a process's output to be copied out (as Go's init.delete: 2 s). */
+/**
+ * How long Delete waits for a process's output to be copied out when something else still holds
+ * its pipes: Go's init.delete and execProcess.delete wait their io WaitGroup (waitTimeout) 2 s in
+ * 1.6 (pkg/process) and 10 s in 2.x (cmd/containerd-shim-runc-v2/process); we keep 1.6's.
+ * Wait does not wait for the output, as Go's Wait (it answers at the exit): the client drains
+ * its side itself, before its Delete for an init (client task.Delete: io.Wait, then Delete) and
+ * after its DeleteProcess for an exec, which Delete answers only once the copy is done.
+ */
 const DRAIN_TIMEOUT_MS = 2000;
 
 /**
@@ -60,6 +67,8 @@ export class TaskService {
   private readonly router = new ExitRouter();
   private readonly subscription: Subscription;
   private readonly drivers = new Map<string, RuncDriver>();
+  /** Shutdowns waiting for the Creates in flight to settle. */
+  private readonly createsSettled: Array<() => void> = [];
 
   constructor(private readonly deps: TaskServiceDeps) {
     this.subscription = deps.exits$.subscribe((e) => this.router.exit(e));
@@ -87,9 +96,13 @@ export class TaskService {
     checkPath(`create ${id}: bundle`, r.bundle);
     checkStdio(`create ${id}`, r);
     if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
+    // A container created now would die with this process, which is already on its way out.
+    if (this.deps.shutdown.requested) throw failedPrecondition(`create ${id}: this shim is shutting down`);
     if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint);
     const opts = runcOptions(r.options as Any | undefined);
     this.creating.add(id);
+    // Exits reaped from here until the init's pid is claimed may be its own.
+    const window = this.router.starting();
     try {
       const driver = this.deps.runtime.driver(r.bundle, opts);
       const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
@@ -111,13 +124,18 @@ export class TaskService {
           init.resources = resources;
         }
       } catch (err) {
-        if (mountedRootfs) this.deps.runtime.unmountAll(mountedRootfs);
+        if (mountedRootfs) await this.deps.runtime.unmountAll(mountedRootfs).catch((e) => this.deps.log.warn({ id, err: String(e) }, 'failed to cleanup rootfs mount'));
         throw err;
       }
       const container = new Container(id, r.bundle, init, mountedRootfs, opts);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
-      if (init.pid) this.watch(container, init);
+      if (init.pid) {
+        this.watch(container, init, window);
+        // As the Go shim (v2.3.7 task/service.go Create): OOM is watched from create on, so an
+        // init that hits its limit as soon as it starts still gets its TaskOOM.
+        this.watchOOM(container);
+      }
       this.event(TOPIC.create, 'containerd.events.TaskCreate', id, {
         container_id: id,
         bundle: r.bundle,
@@ -129,20 +147,23 @@ export class TaskService {
       this.deps.log.info({ id, pid: init.pid, bundle: r.bundle }, 'task created');
       return { pid: init.pid };
     } finally {
+      window.close();
       this.creating.delete(id);
+      if (this.creating.size === 0) for (const settled of this.createsSettled.splice(0)) settled();
     }
   }
 
   async start(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     const driver = this.driverOf(container.id);
+    const window = this.router.starting();
     try {
       await proc.run('start', async () => {
         if (proc.kind === 'init' && proc.restoreFrom) {
           const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom, signal);
           proc.pid = restored.pid;
           proc.resources = restored.resources;
-          this.watch(container, proc);
+          this.watch(container, proc, window);
         } else if (proc.kind === 'init') {
           await driver.start(container.id, signal);
         } else {
@@ -150,17 +171,21 @@ export class TaskService {
           proc.pid = started.pid;
           proc.resources = started.resources;
           if (proc.stdinClosed) started.resources.closeStdin();
-          this.watch(container, proc);
+          this.watch(container, proc, window);
         }
       });
     } catch (err) {
       // No start will be published for this process: let an exit held for it go.
       this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
+      if (proc.kind === 'exec') proc.releaseWait();
       throw err;
+    } finally {
+      window.close();
     }
     const key = processKey(container.id, proc.execId);
     if (proc.kind === 'init') {
-      this.watchOOM(container);
+      // A restored init gets its pid only now.
+      if (!container.oom) this.watchOOM(container);
       this.deps.emit({
         kind: 'start',
         key,
@@ -195,6 +220,8 @@ export class TaskService {
       stderr: r.stderr ?? '',
       terminal: !!r.terminal,
     });
+    // As Go's Init.exec: the request's terminal wins over the spec's (spec.Terminal = r.Terminal).
+    spec.terminal = proc.stdio.terminal;
     proc.spec = spec;
     container.execs.set(execId, proc);
     this.event(TOPIC.execAdded, 'containerd.events.TaskExecAdded', container.id, { container_id: container.id, exec_id: execId });
@@ -255,7 +282,8 @@ export class TaskService {
   async resizePty(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     proc.check('resize');
-    if (!proc.stdio.terminal) throw failedPrecondition(`process ${proc.name} has no terminal to resize`);
+    // No console, nothing to resize: Go's Init.Resize and execProcess.resize return nil.
+    if (!proc.stdio.terminal) return {};
     proc.resources?.resize?.(r.width, r.height);
     return {};
   }
@@ -280,11 +308,11 @@ export class TaskService {
       proc.resources?.close();
       if (proc.kind === 'init') {
         await this.driverOf(container.id).delete(container.id, signal);
-        if (container.mountedRootfs) this.deps.runtime.unmountAll(container.mountedRootfs);
+        if (container.mountedRootfs) await this.deps.runtime.unmountAll(container.mountedRootfs);
       }
     });
     if (!proc.started) this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });
-    const exit = proc.exit ?? { status: 0, at: new Date(0) };
+    const exit = proc.exit ?? { status: 0, at: NOT_EXITED_AT };
     if (proc.kind === 'init') {
       container.oom?.close();
       for (const exec of container.execs.values()) exec.resources?.close();
@@ -306,29 +334,36 @@ export class TaskService {
 
   async state(r: Req): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
+    // While the container is paused so is each of its processes: Go's execProcess.Status reports
+    // the init's pausing / paused over the exec's own state.
+    const parent = container.init.state;
+    const state = proc.kind === 'exec' && (parent === 'paused' || parent === 'pausing') ? parent : proc.state;
     return {
       id: proc.id,
       bundle: container.bundle,
       pid: proc.pid,
-      status: statusNumber[proc.state],
+      status: statusNumber[state],
       stdin: proc.stdio.stdin,
       stdout: proc.stdio.stdout,
       stderr: proc.stdio.stderr,
       terminal: proc.stdio.terminal,
       exit_status: proc.exit?.status ?? 0,
-      exited_at: proc.exit ? timestamp(proc.exit.at) : undefined,
+      exited_at: timestamp(proc.exit?.at ?? NOT_EXITED_AT),
       exec_id: proc.execId,
     };
   }
 
   async kill(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
-    const signo: number = r.signal || 15;
+    // Signal 0 probes (kill(2)); Go hands it to runc kill / unix.Kill as it is.
+    const signo: number = r.signal ?? 0;
     proc.check('kill');
     if (proc.kind === 'init') {
       await this.driverOf(container.id).kill(container.id, signo, !!r.all, !!proc.exit, signal);
     } else {
-      if (proc.exit || !proc.pid) throw notFound(`process ${proc.name} already finished`);
+      // As Go's execProcess.kill: not started is FailedPrecondition, finished is NotFound.
+      if (!proc.pid) throw failedPrecondition(`process ${proc.name} is not started`);
+      if (proc.exit) throw notFound(`process ${proc.name} already finished`);
       try {
         process.kill(proc.pid, signo);
       } catch (err: any) {
@@ -342,10 +377,6 @@ export class TaskService {
   async wait(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     const exit = await proc.wait();
-    // The client cancels its stdio copy as soon as it deletes the process, which it does right
-    // after Wait returns (containerd's process.Delete: io.Cancel, io.Wait): answer only once the
-    // output is in the FIFOs, or 2 s after the exit when something else still holds the pipes.
-    await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
     return { exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
@@ -370,8 +401,15 @@ export class TaskService {
   }
 
   async shutdown(r: Req): Promise<Req> {
-    // As the Go shim: a shim with containers left keeps serving, unless told `now`.
-    if (this.containers.size > 0 && !r.now) return {};
+    // Go 1.6 holds s.mu across Create, so its Shutdown counts containers only once a Create in
+    // flight is done: a grouped process must not end under a container being created.
+    while (this.creating.size > 0) await new Promise<void>((settled) => this.createsSettled.push(settled));
+    // A shim with containers left keeps serving, whatever `now` says: Go's Shutdown (1.6
+    // runtime/v2/runc/task/service.go, 2.x cmd/containerd-shim-runc-v2/task/service.go) never
+    // reads it, and no containerd caller sets it (runtime/v2 shim.go shimTask.Shutdown sends only
+    // the id; ctr shim shutdown sends nothing). Here `now` would end every other container of a
+    // grouped process with this one.
+    if (this.containers.size > 0) return {};
     this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
     this.deps.shutdown.shutdown();
     return {};
@@ -390,8 +428,8 @@ export class TaskService {
   }
 
   /** Claim the exit of a process that has a pid; on exit, record it and say so. */
-  private watch(container: Container, proc: Process): void {
-    this.router.claim(proc.pid, (e) => {
+  private watch(container: Container, proc: Process, window: StartWindow): void {
+    window.claim(proc.pid, (e) => {
       if (!proc.setExited(e.status, e.time)) return;
       if (proc.kind === 'init') void this.drivers.get(container.id)?.initExited(container.id, container.bundle);
       this.deps.log.info({ id: container.id, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
@@ -452,8 +490,9 @@ function checkStdio(what: string, r: Req): void {
     if (!value) continue;
     // A URL's own parsing would fold `..` away: look at the raw string too.
     if (value.split(/[/?#]/).includes('..')) throw invalidArgument(`${what}: ${name} ${JSON.stringify(value)}: must be a clean absolute path`);
-    const target = parseStdioUri(value);
-    if (target.kind !== 'none') checkPath(`${what}: ${name}`, target.path);
+    // And the path after percent-decoding (`%2e%2e` is `..` too).
+    const target = parseStdioUri(value, `${what}: ${name}`);
+    if (target.kind !== 'none') checkPath(`${what}: ${name}${target.path === value ? '' : ` ${JSON.stringify(value)} names path`}`, target.path);
   }
 }
 
@@ -464,7 +503,11 @@ function checkpointOptions(any: Any | undefined): CheckpointOptions {
   if (any.type_url.replace(/^.*\//, '') !== type) {
     throw invalidArgument(`checkpoint options of type ${JSON.stringify(any.type_url)}: expected ${type}`);
   }
-  return decode<CheckpointOptions>(type, any.value);
+  try {
+    return decode<CheckpointOptions>(type, any.value);
+  } catch (err) {
+    throw invalidArgument(`checkpoint options: not a valid ${type} message: ${(err as Error).message}`);
+  }
 }
 
 /** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */

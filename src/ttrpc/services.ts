@@ -1,4 +1,5 @@
 import { Code, ShimError, toStatus } from '../errors';
+import { setLongTimeout } from './timer';
 import type { Request, Status } from './wire';
 
 export interface CallContext {
@@ -50,7 +51,7 @@ export class ServiceRegistry {
     else callerGone?.addEventListener('abort', onGone, { once: true });
 
     const ctx: CallContext = { service: req.service, method: req.method, metadata: metadataOf(req), signal: controller.signal };
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const racers: Array<Promise<Buffer>> = [];
     // timeout_nano: 0 is none; a negative one has already passed (Go's context.WithTimeout).
     if (req.timeoutNano !== 0) {
@@ -58,7 +59,8 @@ export class ServiceRegistry {
       ctx.deadline = Date.now() + ms;
       racers.push(
         new Promise<Buffer>((_, reject) => {
-          timer = setTimeout(() => {
+          // A deadline past setTimeout's ~24.8 days is waited for, not fired at once.
+          cancelTimer = setLongTimeout(() => {
             const err = new ShimError('DeadlineExceeded', `${req.service}/${req.method}: context deadline exceeded`);
             controller.abort(err);
             reject(err);
@@ -75,7 +77,7 @@ export class ServiceRegistry {
     } catch (err) {
       return { status: toStatus(err), payload: EMPTY };
     } finally {
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       callerGone?.removeEventListener('abort', onGone);
     }
   }

@@ -196,7 +196,33 @@ test('paths that reach outside are InvalidArgument naming the path: a relative b
   assert.equal(existsSync(path.join(bundle, '..', 'p1')), false);
 });
 
-test('an exec id with "/" and ".." stays inside the bundle: its files are named with "_"', async () => {
+test('stdio URIs that decode to `..` or do not parse, and option bytes that are not their message, are InvalidArgument naming them', async () => {
+  const c = await dial(sock);
+  // A bundle that is not there: were a request let through, runc would go no further.
+  const create = (req: object) => c.call(TASK, 'Create', encode(T + 'CreateTaskRequest', { bundle: path.join(ctd.dir, 'no-bundle'), ...req }));
+  const garbage = Buffer.from([0x07]); // wire type 7: no message decodes it
+  // Were it folded, this one would append to a file in our temp dir (and not to /etc/x).
+  const escaped = path.join(ctd.dir, 'escaped.log');
+  const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+    ['%2e%2e', () => create({ id: 'u1', stdout: `file:///tmp/%2e%2e${escaped}` }), /create u1: stdout "file:\/\/\/tmp\/%2e%2e\/.*\/escaped\.log" names path "\/tmp\/\.\.\/.*": must be a clean absolute path/],
+    ['%zz', () => create({ id: 'u2', stderr: 'file:///var/log/%zz' }), /create u2: stderr "file:\/\/\/var\/log\/%zz": malformed percent escape "%zz" \(expected a fifo path/],
+    ['binary://[', () => create({ id: 'u3', stdout: 'binary://[' }), /create u3: stdout "binary:\/\/\[": malformed host/],
+    ['create options', () => create({ id: 'u4', options: { type_url: 'containerd.runc.v1.Options', value: garbage } }), /runtime options: not a valid containerd\.runc\.v1\.Options message/],
+    ['checkpoint options', () => c.call(TASK, 'Checkpoint', encode(T + 'CheckpointTaskRequest', { id, path: path.join(ctd.dir, 'never'), options: { type_url: 'containerd.runc.v1.CheckpointOptions', value: garbage } })),
+      /checkpoint options: not a valid containerd\.runc\.v1\.CheckpointOptions message/],
+  ];
+  for (const [what, call, words] of cases) {
+    await assert.rejects(call(), (e: any) => {
+      assert.equal(e.kind, 'InvalidArgument', `${what}: ${e.message}`);
+      assert.match(e.message, words, what);
+      return true;
+    });
+  }
+  assert.equal(existsSync(escaped), false);
+  c.close();
+});
+
+test('an exec id with "/" and ".." stays inside the bundle: its files (named %2F, removed once it started) never escape', async () => {
   const c = await dial(sock);
   const execId = '../../escape';
   const spec = { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify({ args: ['/bin/true'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } })) };
@@ -206,8 +232,10 @@ test('an exec id with "/" and ".." stays inside the bundle: its files are named 
   assert.equal(w.exit_status, 0);
   await call(c, 'Delete', 'DeleteRequest', { id, exec_id: execId }, 'DeleteResponse');
   c.close();
-  assert.ok(existsSync(path.join(bundle, 'execs', '.._.._escape.json')), readdirSync(path.join(bundle, 'execs')).join(','));
+  // Spec and pid file live only for the Start (task/runc-runtime.ts exec); see also unit parity.test.
+  assert.deepEqual(readdirSync(path.join(bundle, 'execs')), []);
   assert.equal(existsSync(path.resolve(bundle, 'execs', execId + '.json')), false);
+  assert.equal(existsSync(path.resolve(bundle, 'execs', execId + '.pid')), false);
 });
 
 test('afterwards containerd still drives the task to its end, and nothing is left', async () => {

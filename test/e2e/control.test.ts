@@ -1,7 +1,7 @@
 /** Stats and Update through ctr: cgroup metrics containerd can read, new limits applied by runc update. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
@@ -52,6 +52,50 @@ test('ctr task metrics shows memory (with its limit), cpu and pids from the shim
     assert.match(table, /^cpuacct\.usage\s+[1-9]\d*\s*$/m, table);
     assert.ok(Number(table.match(/^pids\.current\s+(\d+)/m)?.[1]) >= 1, table);
   }
+});
+
+/** The container's memory.stat, read from its cgroup directly (the cgroup /proc/<pid>/cgroup names). */
+const memoryStat = (pid: number): Record<string, number> => {
+  const dir = isCgroupV2() ? cgroupV2(pid)! : memoryCgroupV1(pid)!;
+  return Object.fromEntries(readFileSync(path.join(dir, 'memory.stat'), 'utf8').trim().split('\n').map((l) => {
+    const [k, v] = l.split(' ');
+    return [k, Number(v)];
+  }));
+};
+
+test('Stats carries the inactive file pages CRI subtracts for the working set, as the cgroup\'s memory.stat has them', async () => {
+  // 4 MiB written once sit in the page cache as inactive file pages of the container's cgroup.
+  const rootfs2 = busyboxRootfs(path.join(ctd.dir, 'rootfs2'));
+  const run = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs2, 'ctl2', '/bin/sh', '-c',
+    'dd if=/dev/zero of=/tmp/written bs=1M count=4 2>/dev/null && touch /tmp/done; exec sleep 600']);
+  assert.equal(run.code, 0, run.stderr);
+  for (let i = 0; i < 100 && !existsSync(path.join(rootfs2, 'tmp/done')); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.ok(existsSync(path.join(rootfs2, 'tmp/done')), 'the container wrote its file');
+  const key = isCgroupV2() ? 'inactive_file' : 'total_inactive_file';
+  const pid = await pidOf('ctl2');
+  // The kernel may move pages between its lists at any time: compare a sample taken between two
+  // equal reads of memory.stat (a few tries).
+  const seen: string[] = [];
+  let checked = false;
+  for (let i = 0; i < 5 && !checked; i++) {
+    const before = memoryStat(pid)[key];
+    const r = await ctd.ctr(['task', 'metrics', '--format', 'json', 'ctl2']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout.toString()).memory;
+    const after = memoryStat(pid)[key];
+    seen.push(`${before} ${m[key]} ${after}`);
+    if (before !== after) continue;
+    assert.ok(before >= 1 << 20, `memory.stat ${key} counts the written file: ${before}`);
+    assert.equal(m[key], before, `metrics ${key} equals memory.stat's`);
+    // The rest of memory.stat comes along, under containerd's names.
+    assert.ok(m[isCgroupV2() ? 'file' : 'total_cache'] >= before, JSON.stringify(m));
+    checked = true;
+  }
+  assert.ok(checked, `memory.stat never held still: ${seen.join(', ')}`);
+  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'ctl2']);
+  for (let i = 0; i < 50 && !/^ctl2\s+\d+\s+STOPPED/m.test((await ctd.ctr(['task', 'ls'])).stdout.toString()); i++) await new Promise((res) => setTimeout(res, 100));
+  await ctd.ctr(['task', 'delete', 'ctl2']);
+  await ctd.ctr(['container', 'delete', 'ctl2']);
 });
 
 test('Update through containerd (Tasks/Update; ctr 1.6 has no command for it) changes the limit in the container\'s cgroup', async () => {

@@ -36,6 +36,24 @@ test('--runtime-config-path: our TOML config chooses the runc binary (and the ro
   assert.match(log, /delete --force cfg1/);
 });
 
+test('a config with keys the shim does not read: the task runs, and its serving process warns of each key once, naming the file', async () => {
+  const config = path.join(ctd.dir, 'extra.toml');
+  writeFileSync(config, 'PodAnnotations = ["a"]\nSandboxer = "podsandbox"\n[runc]\nsystemd_cgroup = false\n');
+  const from = ctd.log().length;
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '--rm', '--rootfs', rootfs, 'cfg-extra', '/bin/true']);
+  assert.equal(r.code, 0, r.stderr);
+  const warned = ctd
+    .log()
+    .slice(from)
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('config key ignored'))
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    warned.map((w) => [w.level, w.key, w.source]),
+    [[40, 'PodAnnotations', config], [40, 'Sandboxer', config]],
+  );
+});
+
 test('a config with a bad value fails the task with a message naming the key and what was expected', async () => {
   const config = path.join(ctd.dir, 'bad.toml');
   writeFileSync(config, 'grouping = "everything"\n');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
-import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../../src/task/lifecycle$';
+import { exitAfterStart$, initExitAfterExecExits, processKey, type Lifecycle } from '../../src/task/lifecycle$';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 
@@ -10,15 +10,15 @@ const ev = (topic: string, id = 'c1') => ({ topic, type: 'x', containerId: id, e
 /** The lifecycle items the marbles name, by letter. */
 const items: Record<string, Lifecycle> = {
   c: { kind: 'event', event: ev('/tasks/create') },
-  s: { kind: 'start', key: 'c1/', event: ev('/tasks/start') },
-  x: { kind: 'exit', key: 'c1/', event: ev('/tasks/exit') },
+  s: { kind: 'start', key: processKey('c1', ''), event: ev('/tasks/start') },
+  x: { kind: 'exit', key: processKey('c1', ''), event: ev('/tasks/exit') },
   d: { kind: 'event', event: ev('/tasks/delete') },
-  r: { kind: 'release', key: 'c1/' },
-  E: { kind: 'start', key: 'c1/e1', event: ev('/tasks/exec-started') },
-  X: { kind: 'exit', key: 'c1/e1', event: ev('/tasks/exit') },
+  r: { kind: 'release', key: processKey('c1', '') },
+  E: { kind: 'start', key: processKey('c1', 'e1'), event: ev('/tasks/exec-started') },
+  X: { kind: 'exit', key: processKey('c1', 'e1'), event: ev('/tasks/exit') },
   a: { kind: 'event', event: ev('/tasks/create', 'c2') },
-  b: { kind: 'start', key: 'c2/', event: ev('/tasks/start', 'c2') },
-  y: { kind: 'exit', key: 'c2/', event: ev('/tasks/exit', 'c2') },
+  b: { kind: 'start', key: processKey('c2', ''), event: ev('/tasks/start', 'c2') },
+  y: { kind: 'exit', key: processKey('c2', ''), event: ev('/tasks/exit', 'c2') },
 };
 const topics = (o: ReturnType<typeof exitAfterStart$>) => o.pipe(map((e) => `${e.containerId}${e.topic}`));
 const t: Record<string, string> = {
@@ -111,4 +111,26 @@ test('init exit after exec exits: TaskDelete releases a held init exit even if a
     const input = cold('s-e-i-d-----|', byLetter);
     expectObservable(name(initExitAfterExecExits(input))).toBe('S-E---(ID)--|', n);
   });
+});
+
+test('init exit after exec exits: an exec named like its container is told from the init by its pid, and neither exit is lost', () => {
+  scheduler().run(({ cold, expectObservable }) => {
+    const same = {
+      s: tev('/tasks/start', { pid: 10 }),
+      e: tev('/tasks/exec-started', { exec_id: 'c1', pid: 11 }),
+      x: tev('/tasks/exit', { id: 'c1', pid: 11 }),
+      i: tev('/tasks/exit', { id: 'c1', pid: 10 }),
+      d: tev('/tasks/delete', {}),
+    };
+    const byPid = (o: ReturnType<typeof initExitAfterExecExits>) =>
+      o.pipe(map((e) => (e.topic === '/tasks/exit' ? `exit:${e.event.pid}` : e.topic.replace('/tasks/', ''))));
+    expectObservable(byPid(initExitAfterExecExits(cold('s-e-x-i-d|', same)))).toBe('S-E-X-I-D|', {
+      S: 'start', E: 'exec-started', X: 'exit:11', I: 'exit:10', D: 'delete',
+    });
+  });
+});
+
+test('exit after start: the init and an exec named like its container have distinct keys', () => {
+  assert.notEqual(processKey('c1', ''), processKey('c1', 'c1'));
+  assert.notEqual(processKey('a/', 'b'), processKey('a', '/b'));
 });

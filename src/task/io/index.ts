@@ -25,11 +25,16 @@ export async function openIO(stdio: Stdio, opts: { uid?: number; gid?: number; i
       resources: { drained: () => io.wait(), closeStdin: () => io.closeStdin(), close: () => io.close(), resize: (w, h) => io.resize(w, h) },
     };
   }
-  const io = await openProcessIO(stdio, opts);
+  // Copied out only once runc succeeded (ready): a failed runc's words on the process's stderr
+  // are its error, which the caller returns, not the process's output (Go: pio.Copy after Exec).
+  const io = await openProcessIO(stdio, { ...opts, deferCopy: true });
   return {
     runcStdio: io.runcStdio,
     afterSpawn: () => io.afterSpawn(),
-    ready: async () => io.afterSpawn(),
+    ready: async () => {
+      io.afterSpawn();
+      io.startCopy();
+    },
     resources: { drained: () => io.wait(), closeStdin: () => io.closeStdin(), close: () => io.close() },
   };
 }

@@ -16,6 +16,12 @@ export interface ProcessIO {
   afterSpawn(): void;
   /** CloseIO: let stdin reach EOF once containerd's writer is done too. */
   closeStdin(): void;
+  /**
+   * Start copying stdout and stderr out, once runc has succeeded (as Go's Init.Create and
+   * execProcess.start call pio.Copy only then): what a failed runc wrote to the process's
+   * stderr is its error, returned to the caller, never copied into the process's output.
+   */
+  startCopy(): void;
   /** Resolves when stdout and stderr have been copied out to the end. */
   wait(): Promise<void>;
   /** Tear everything down; idempotent; never throws. */
@@ -32,7 +38,8 @@ const { O_WRONLY, O_APPEND, O_CREAT, O_CLOEXEC } = constants as typeof constants
  */
 export async function openProcessIO(
   stdio: Stdio,
-  opts: { uid?: number; gid?: number; id?: string; namespace?: string } = {},
+  /** deferCopy: stdout and stderr are copied out only from startCopy() on. */
+  opts: { uid?: number; gid?: number; id?: string; namespace?: string; deferCopy?: boolean } = {},
 ): Promise<ProcessIO> {
   if (stdio.terminal) throw unimplemented('terminal stdio (runc --console-socket) is not implemented yet');
   const toClose: number[] = []; // container ends, closed after spawn
@@ -41,6 +48,7 @@ export async function openProcessIO(
   /** fds opened but not yet owned by a handle: closed here if opening fails half way. */
   const loose = new Set<number>();
   const copies: Promise<void>[] = [];
+  const startCopies: Array<() => void> = [];
   let stdinKeeper: number | null = null;
   const runcStdio: [number | null, number | null, number | null] = [null, null, null];
   const chown = (fd: number) => {
@@ -130,7 +138,8 @@ export async function openProcessIO(
             resolve();
           });
           from.on('error', () => to.end());
-          from.pipe(to);
+          if (opts.deferCopy) startCopies.push(() => from.pipe(to));
+          else from.pipe(to);
         }),
       );
     }
@@ -156,6 +165,9 @@ export async function openProcessIO(
     closeStdin() {
       closeQuietly(stdinKeeper);
       stdinKeeper = null;
+    },
+    startCopy() {
+      for (const start of startCopies.splice(0)) start();
     },
     wait: () => drained,
     close() {

@@ -11,12 +11,12 @@ import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 /** A runtime that makes no container: pids are handed out, exits are pushed by the test. */
-function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
+function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: number) => void } = {}) {
   const calls: string[] = [];
   let nextPid = 1000;
   const resources = () => ({ drained: async () => {}, closeStdin: () => {}, close: () => calls.push('io.close') });
   const driver: RuncDriver = {
-    create: async (id) => (calls.push(`create ${id}`), { pid: ++nextPid, resources: resources() }),
+    create: async (id) => (calls.push(`create ${id}`), hooks.onCreate?.(nextPid + 1), { pid: ++nextPid, resources: resources() }),
     start: async (id) => {
       calls.push(`start ${id}`);
       hooks.onStart?.(id);
@@ -36,14 +36,14 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void } = {}) {
   const runtime: TaskRuntime = {
     driver: () => driver,
     mountAll: (_m, target) => void calls.push(`mount ${target}`),
-    unmountAll: (target) => void calls.push(`unmount ${target}`),
-    watchOOM: () => ({ close: () => void calls.push('oom.close') }),
+    unmountAll: async (target) => void calls.push(`unmount ${target}`),
+    watchOOM: (pid) => (calls.push(`oom.watch ${pid}`), { close: () => void calls.push('oom.close') }),
     packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
   };
   return { runtime, calls };
 }
 
-function setup(hooks?: { onStart?: (id: string) => void }) {
+function setup(hooks?: { onStart?: (id: string) => void; onCreate?: (pid: number) => void }) {
   const exits$ = new Subject<Exit>();
   const lifecycle$ = new Subject<Lifecycle>();
   const published: TaskEvent[] = [];
@@ -92,12 +92,33 @@ test('an init that exits before Start returns still has TaskExit published after
   assert.equal(state.status, 3, 'STOPPED, not RUNNING, after an exit during start');
 });
 
-test('an exit reaped before the pid is known is kept and matched when the pid is claimed', async () => {
-  const ctx = setup();
-  ctx.exits$.next({ pid: 1001, status: 7, time: new Date() }); // the next pid the fake hands out
+test('an exit reaped while runc create runs, before the pid is known, is kept and matched when the pid is claimed', async () => {
+  let exits$!: Subject<Exit>;
+  const ctx = setup({ onCreate: (pid) => exits$.next({ pid, status: 7, time: new Date() }) });
+  exits$ = ctx.exits$;
   await ctx.service.create(createReq());
   const w = await ctx.service.wait({ id: 'c1' });
   assert.equal(w.exit_status, 7);
+});
+
+test('OOM is watched from Create on, as the Go shim: an init that hits its limit as it starts still gets TaskOOM', async () => {
+  const { service, calls } = setup();
+  const { pid } = await service.create(createReq());
+  assert.ok(calls.includes(`oom.watch ${pid}`), `watched after create, before start: ${calls.join(', ')}`);
+  await service.start({ id: 'c1' });
+  assert.equal(calls.filter((c) => c.startsWith('oom.watch')).length, 1, 'watched once, not again at start');
+});
+
+test('an exit reaped while no start is in flight is not handed to a later process given the same pid', async () => {
+  const ctx = setup();
+  ctx.exits$.next({ pid: 1001, status: 7, time: new Date() }); // the next pid the fake hands out: a recycled one
+  const { pid } = await ctx.service.create(createReq());
+  assert.equal(pid, 1001);
+  assert.equal((await ctx.service.state({ id: 'c1' })).status, 1, 'CREATED, not STOPPED by the old exit');
+  await ctx.service.start({ id: 'c1' });
+  const waited = ctx.service.wait({ id: 'c1' });
+  ctx.exits$.next({ pid, status: 0, time: new Date() });
+  assert.equal((await waited).exit_status, 0);
 });
 
 test('errors as containerd expects them: unknown id NotFound, duplicate AlreadyExists, Delete of a running task FailedPrecondition', async () => {

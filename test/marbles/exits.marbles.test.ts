@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { createExits$, type Exit, type ReaperDeps } from '../../../src/streams/exits$';
+import { createExits$, type Exit, type ReaperDeps } from '../../src/streams/exits$';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 const T0 = new Date(0);

@@ -1,0 +1,187 @@
+import type { Logger } from '../log';
+import { failedPrecondition, notFound, unimplemented } from '../errors';
+import { timestamp, type Any } from '../proto';
+import type { Shutdown } from '../streams/shutdown$';
+import { holderCommand, startHolder, type Holder } from './holder';
+import { platform } from './platform';
+import { podConfig, type PodConfig } from './pod-config';
+import { podSpec } from './pod-spec';
+import { check, criState, type PodCall, type PodState } from './state';
+
+type Req = Record<string, any>;
+type Exit = { status: number; time: Date };
+
+export interface SandboxServiceDeps {
+  /** the sandbox id containerd started us for (`start -id`: the controller's sandbox id) */
+  id: string;
+  /** how many containers the task service still holds: Shutdown waits for none */
+  containers: () => number;
+  shutdown: Shutdown;
+  log: Logger;
+  /** starts the namespace holder (tests inject one) */
+  startHolder?: (cmd: { file: string; args: string[] }) => Promise<Holder>;
+  /** ttrpc connections open now: ShutdownSandbox ends the process once containerd has closed them */
+  openConnections?: () => number;
+  /** how long ShutdownSandbox waits for that before it ends the process anyway */
+  closeGraceMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * containerd.runtime.sandbox.v1.Sandbox: the serving process is the pod. containerd's shim
+ * sandbox controller (v2.3.7 plugins/sandbox/controller.go) starts us with the sandbox id, then
+ * calls CreateSandbox and StartSandbox; CRI connects the pod's containers to this same process
+ * (core/runtime/v2/shim_manager.go Start: a version-3 sandbox shim is used directly, no `start`).
+ */
+export class SandboxService {
+  private state: PodState = 'new';
+  private config: PodConfig | undefined;
+  private netnsPath = '';
+  private annotations: Record<string, string> = {};
+  private holder: Holder | undefined;
+  private createdAt: Date | undefined;
+  private exit: Exit | undefined;
+  /** settles when the pod stops: its holder exits, or StopSandbox comes before it ever started */
+  private readonly ended: Promise<Exit>;
+  private end!: (e: Exit) => void;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SandboxServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.ended = new Promise((res) => (this.end = res));
+    // However the process ends, the pod's holder ends with it (it also has a parent-death signal).
+    deps.shutdown.register(() => this.holder?.kill('SIGKILL'));
+  }
+
+  /** The id check every call makes first: one serving process holds exactly one sandbox. */
+  private enter(r: Req, call: PodCall): void {
+    if (r.sandbox_id !== this.deps.id) {
+      // One pod per serving process: with grouping = "namespace" a second pod's `start` lands here.
+      throw notFound(`sandbox ${JSON.stringify(r.sandbox_id)} not found: this serving process holds sandbox ${this.deps.id} (the sandbox API needs grouping = "pod")`);
+    }
+    check(this.deps.id, this.state, call);
+  }
+
+  async createSandbox(r: Req): Promise<Req> {
+    this.enter(r, 'create');
+    // CRI sends none (sandbox_run.go: options and netns only); a rootfs is for sandboxers that boot one (a VM).
+    if (r.rootfs?.length) throw unimplemented(`CreateSandbox: sandbox ${this.deps.id} was given ${r.rootfs.length} rootfs mount(s); containerd-shim-rx holds a pod's namespaces without a rootfs and takes none`);
+    this.config = podConfig(r.options as Any | null);
+    this.netnsPath = r.netns_path ?? '';
+    this.annotations = r.annotations ?? {};
+    this.state = 'created';
+    this.deps.log.info({ netns: this.netnsPath || 'host', ...this.config }, 'sandbox created');
+    return {};
+  }
+
+  async startSandbox(r: Req): Promise<Req> {
+    this.enter(r, 'start');
+    const start = this.deps.startHolder ?? ((cmd) => startHolder(cmd));
+    const holder = await start(holderCommand(this.config!, this.netnsPath));
+    this.holder = holder;
+    this.createdAt = this.now();
+    this.state = 'running';
+    void holder.exited.then((e) => {
+      this.deps.log.info({ pid: holder.pid, status: e.status }, 'sandbox stopped');
+      this.stop(e);
+    });
+    this.deps.log.info({ pid: holder.pid }, 'sandbox started');
+    return { pid: holder.pid, created_at: timestamp(this.createdAt), spec: podSpec(this.config!, this.netnsPath, holder.pid, this.annotations) };
+  }
+
+  async platform(r: Req): Promise<Req> {
+    this.enter(r, 'platform');
+    return { platform: platform() };
+  }
+
+  /**
+   * CRI has stopped the pod's containers before it calls this (internal/cri/server/sandbox_stop.go);
+   * controller.go passes timeout_secs only when its caller set one. 0: SIGKILL now; otherwise
+   * SIGTERM (pid 1 exits 0) and SIGKILL once the timeout has passed.
+   */
+  async stopSandbox(r: Req): Promise<Req> {
+    this.enter(r, 'stop');
+    const holder = this.holder;
+    if (this.state === 'created' || this.state === 'new') {
+      this.stop({ status: 0, time: this.now() });
+      return {};
+    }
+    if (!holder?.alive) {
+      await holder?.exited;
+      return {};
+    }
+    const timeoutMs = (r.timeout_secs ?? 0) * 1000;
+    if (timeoutMs > 0) {
+      holder.kill('SIGTERM');
+      const late = await Promise.race([holder.exited.then(() => false), new Promise<boolean>((res) => setTimeout(res, timeoutMs, true).unref())]);
+      if (!late) return {};
+    }
+    holder.kill('SIGKILL');
+    await holder.exited;
+    return {};
+  }
+
+  /** Blocks until the pod stops (the holder exits, or a stop before it ever started). */
+  async waitSandbox(r: Req): Promise<Req> {
+    this.enter(r, 'wait');
+    const e = await this.ended;
+    return { exit_status: e.status, exited_at: timestamp(e.time) };
+  }
+
+  async sandboxStatus(r: Req): Promise<Req> {
+    this.enter(r, 'status');
+    const res: Req = { sandbox_id: this.deps.id, pid: this.holder?.pid ?? 0, state: criState(this.state) };
+    if (this.createdAt) res.created_at = timestamp(this.createdAt);
+    if (this.exit) res.exited_at = timestamp(this.exit.time);
+    // CRI parses info["info"] as its podsandbox SandboxInfo JSON (sandbox_status.go setUpdatedResources): keep to its field names.
+    if (r.verbose) res.info = { info: JSON.stringify({ pid: this.holder?.pid ?? 0, processStatus: this.state }) };
+    return res;
+  }
+
+  async pingSandbox(r: Req): Promise<Req> {
+    this.enter(r, 'ping');
+    return {};
+  }
+
+  /**
+   * The last call (controller.go Shutdown, cleanupShim): end the pod and then the serving process,
+   * through the same shutdown service as the task API's Shutdown. Containers left would lose their
+   * serving process: refused, naming how many (CRI removes them before RemovePodSandbox gets here).
+   */
+  async shutdownSandbox(r: Req): Promise<Req> {
+    this.enter(r, 'shutdown');
+    const left = this.deps.containers();
+    if (left > 0) throw failedPrecondition(`sandbox ${this.deps.id} still has ${left} container(s) in this serving process; delete them before ShutdownSandbox`);
+    if (this.holder?.alive) {
+      this.holder.kill('SIGKILL');
+      await this.holder.exited;
+    }
+    this.deps.log.info({}, 'sandbox shutdown requested');
+    // Not at once: containerd's ttrpc client picks at random between a response and a closed
+    // connection that are both ready (ttrpc@v1.2.8 client.go dispatch's select), and controller.go
+    // Shutdown fails RemovePodSandbox on ErrClosed. It closes its connections itself right after
+    // (shims.Delete), so the process ends once they are gone, or after a grace.
+    this.afterClients(() => this.deps.shutdown.shutdown());
+    return {};
+  }
+
+  private afterClients(fn: () => void): void {
+    const open = this.deps.openConnections;
+    if (!open) return void setImmediate(fn);
+    const until = Date.now() + (this.deps.closeGraceMs ?? 2000);
+    const tick = () => (open() === 0 || Date.now() >= until ? fn() : setTimeout(tick, 20));
+    setImmediate(tick);
+  }
+
+  async sandboxMetrics(r: Req): Promise<Req> {
+    this.enter(r, 'metrics');
+    throw unimplemented(`SandboxMetrics: sandbox ${this.deps.id}'s holder has no cgroup of its own in containerd-shim-rx; each container's metrics come from its task (Stats)`);
+  }
+
+  private stop(e: Exit): void {
+    if (this.exit) return;
+    this.exit = e;
+    this.state = 'stopped';
+    this.end(e);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Pods through containerd 2.x's sandbox API (issue 15): a private containerd 2.3.7 with CRI, the
+ * runtime handler `rxsb` with `sandboxer = "shim"`, so CRI drives the pod through our serving
+ * process's containerd.runtime.sandbox.v1.Sandbox service (plugins/sandbox/controller.go) and
+ * connects its containers to that same process without `start` (core/runtime/v2/shim_manager.go
+ * Start). No pause container: the pod's namespaces are held by the shim's holder (src/sandbox/
+ * holder.ts). Beside it, handler `rx` keeps the default podsandbox path (a pause container).
+ * containerd 1.6 has no sandbox API: there the file is skipped, saying so.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startContainerd, type Containerd } from '../helpers/containerd';
+import { CriClient, type Msg } from '../helpers/cri/client';
+import { APP_IMAGE, criConfig, K8S_NAMESPACE, PAUSE_IMAGE, REPO_BIN, servingShims } from '../helpers/cri/containerd-cri';
+import { buildBusyboxImage, importImage } from '../helpers/image';
+import { settleLeaks } from '../helpers/leaks';
+import { childrenOf } from '../../src/sys/proc';
+
+const BIN = process.env.CONTAINERD2_BIN || '/var/cache/containerd-shim-rx/containerd-v2.3.7';
+const missing = !existsSync(path.join(BIN, 'containerd')) || !existsSync(path.join(BIN, 'ctr'));
+const skip =
+  process.env.RX_CONTAINERD === '1.6'
+    ? 'containerd 1.6 has no sandbox API (no sandboxer setting, no containerd.runtime.sandbox.v1): this file runs on containerd 2.3 only'
+    : missing
+      ? `containerd 2.3.7 is not built in ${BIN} (scripts/install-deps.sh)`
+      : false;
+const LABEL = missing ? 'containerd 2.x' : `containerd ${execFileSync(path.join(BIN, 'containerd'), ['--version']).toString().split(/\s+/)[2]?.replace(/^v/, '').replace(/\+.*$/, '')}`;
+const HANDLER = 'rxsb';
+// containerd and ctr from PATH, 2.3.7 first (as containerd2.test.ts): with `bin`, containerd's own
+// command line would name the cache dir, whose "containerd-shim-rx" the leak check takes for a shim.
+if (!skip) process.env.PATH = `${BIN}:${process.env.PATH}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let ctd: Containerd;
+let cri: CriClient;
+let tmp: string;
+let logDir: string;
+let pod: Msg;
+let podId = '';
+let sleeperId = '';
+let shortId = '';
+let restartId = '';
+let holderPid = 0;
+let shimPid = 0;
+
+/** Our extra handler: the same shim, with CRI's sandbox-API path (the one line docs/kubernetes.md gives). */
+const sandboxerRuntime = [
+  `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${HANDLER}]`,
+  '  runtime_type = "io.containerd.rx.v2"',
+  '  sandboxer = "shim"',
+  '',
+].join('\n');
+
+/** A host-network pod whose containers share its pid namespace (so they see the holder as pid 1). */
+const nsOptions = { network: 'NODE', pid: 'POD', ipc: 'POD' };
+const container = (name: string, attempt: number, command: string[]): Msg => ({
+  metadata: { name, attempt },
+  image: { image: APP_IMAGE },
+  command,
+  log_path: `${name}/${attempt}.log`,
+  linux: { security_context: { namespace_options: nsOptions } },
+});
+
+before(async () => {
+  if (skip) return;
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'rx-crisb-tmp-'));
+  mkdirSync(path.join(tmp, 'cni/bin'), { recursive: true });
+  mkdirSync(path.join(tmp, 'cni/conf'), { recursive: true });
+  ctd = await startContainerd({ name: 'crisb', cri: true, configExtra: criConfig({ tmp }) + sandboxerRuntime, env: { PATH: `${REPO_BIN}:${process.env.PATH}` } });
+  cri = new CriClient(ctd.address);
+  // CRI pulls (here: finds) the pause image even on the sandbox-API path (sandbox_run.go ensurePauseImageExists).
+  await importImage(ctd, buildBusyboxImage(path.join(tmp, 'images/pause'), PAUSE_IMAGE, ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 1; done']), K8S_NAMESPACE);
+  await importImage(ctd, buildBusyboxImage(path.join(tmp, 'images/app'), APP_IMAGE), K8S_NAMESPACE);
+  for (let i = 0; ; i++) {
+    try {
+      await cri.version();
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await sleep(100);
+    }
+  }
+  logDir = path.join(tmp, 'pod-logs');
+  mkdirSync(logDir, { recursive: true });
+  pod = {
+    metadata: { name: 'pod-sb', uid: 'uid-pod-sb', namespace: 'default', attempt: 0 },
+    log_directory: logDir,
+    linux: { security_context: { namespace_options: nsOptions } },
+  };
+});
+
+after(async () => {
+  cri?.close();
+  await ctd?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+const bundle = (id: string) => path.join(ctd.state, 'io.containerd.runtime.v2.task', K8S_NAMESPACE, id);
+/** The shim sandbox controller keeps the sandbox's bundle under its own plugin state dir (controller.go init: PropertyStateDir). */
+const sandboxBundle = (id: string) => path.join(ctd.state, 'io.containerd.sandbox.controller.v1.shim', K8S_NAMESPACE, id);
+const ns = (pid: number, kind: string) => readlinkSync(`/proc/${pid}/ns/${kind}`);
+const ctdErrors = () => ctd.log().split('\n').filter((l) => /level=(error|warning)/.test(l)).slice(-15).join('\n');
+const alive = (pid: number) => existsSync(`/proc/${pid}`);
+const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** The task's init pid, from the pid file runc wrote in its bundle. */
+const initPid = (id: string) => Number(readFileSync(path.join(bundle(id), 'init.pid'), 'utf8'));
+
+/** A container of the pod joined our serving process directly: containerd wrote `sandbox` and the pod's bootstrap, ran no `start`. */
+function assertJoinedWithoutStart(id: string) {
+  assert.equal(existsSync(path.join(bundle(id), 'shim-binary-path')), false, `no start for ${id}`);
+  assert.equal(readFileSync(path.join(bundle(id), 'sandbox'), 'utf8'), podId);
+  assert.deepEqual(JSON.parse(readFileSync(path.join(bundle(id), 'bootstrap.json'), 'utf8')), JSON.parse(readFileSync(path.join(sandboxBundle(podId), 'bootstrap.json'), 'utf8')));
+}
+
+test(`${LABEL} sandboxer=shim: RunPodSandbox is READY through our Sandbox service; no pause container, one serving process holding the pod's namespaces`, { skip }, async () => {
+  try {
+    podId = await cri.runPodSandbox(pod, HANDLER);
+  } catch (err) {
+    throw new Error(`${String(err)}\ncontainerd's log:\n${ctdErrors()}`);
+  }
+  const status = await cri.podSandboxStatus(podId);
+  assert.equal(status.state, 'SANDBOX_READY');
+  assert.equal(status.runtime_handler, HANDLER);
+  // containerd started the sandbox's shim with `start` (it keeps the binary path and our BootstrapResult).
+  assert.ok(existsSync(path.join(sandboxBundle(podId), 'shim-binary-path')), 'start ran for the sandbox');
+  assert.equal(JSON.parse(readFileSync(path.join(sandboxBundle(podId), 'bootstrap.json'), 'utf8')).version, 3);
+  // No task for the sandbox: nothing ran the pause image (the podsandbox path would show one).
+  const tasks = (await ctd.ctr(['task', 'ls', '-q'], { namespace: K8S_NAMESPACE })).stdout.toString().split('\n').filter(Boolean);
+  assert.deepEqual(tasks, [], 'no pause task');
+  const shims = servingShims(ctd);
+  assert.equal(shims.length, 1, `serving processes: ${shims.join(' ')}`);
+  shimPid = shims[0];
+  // The holder: unshare, a child of the serving process, whose child is the pod's pid 1.
+  const unshare = childrenOf(shimPid).find((p) => cmdline(p).includes('unshare'));
+  assert.ok(unshare, `an unshare child of the serving process ${shimPid}`);
+  holderPid = childrenOf(unshare)[0];
+  assert.ok(holderPid > 0);
+  assert.notEqual(ns(holderPid, 'pid'), ns(process.pid, 'pid'), 'the pod has its own pid namespace');
+  assert.notEqual(ns(holderPid, 'ipc'), ns(process.pid, 'ipc'), 'and its own ipc namespace');
+  assert.equal(ns(holderPid, 'net'), ns(process.pid, 'net'), 'host network');
+});
+
+test(`${LABEL} sandboxer=shim: two containers join the serving process without \`start\` and the pod's pid and ipc namespaces`, { skip }, async () => {
+  assert.ok(podId, 'needs the pod');
+  sleeperId = await cri.createContainer(podId, container('sleeper', 0, ['/bin/sleep', '600']), pod);
+  await cri.startContainer(sleeperId);
+  assertJoinedWithoutStart(sleeperId);
+  shortId = await cri.createContainer(podId, container('short', 0, ['/bin/sh', '-c', 'sleep 1; echo hello-sb; echo err-sb >&2; exit 3']), pod);
+  await cri.startContainer(shortId);
+  assertJoinedWithoutStart(shortId);
+  assert.equal((await cri.containerStatus(sleeperId)).state, 'CONTAINER_RUNNING');
+  const pid = initPid(sleeperId);
+  assert.equal(ns(pid, 'pid'), ns(holderPid, 'pid'));
+  assert.equal(ns(pid, 'ipc'), ns(holderPid, 'ipc'));
+  assert.deepEqual(servingShims(ctd), [shimPid], 'still the one serving process');
+  // CRI stored the spec StartSandbox answered, and NRI read it for each container without an
+  // error (an empty spec is logged as "failed to unmarshal sandbox spec" on every call).
+  assert.doesNotMatch(ctd.log(), new RegExp(`failed to unmarshal sandbox spec for pod ${podId}`));
+});
+
+test(`${LABEL} sandboxer=shim: ExecSync in a container sees the pod's holder as pid 1`, { skip }, async () => {
+  assert.ok(sleeperId, 'needs the sleeper');
+  const r = await cri.execSync(sleeperId, ['/bin/sh', '-c', 'tr "\\0" " " </proc/1/cmdline; echo; echo exec-err >&2; exit 2'], 10);
+  assert.match(r.stdout.toString(), /^\/bin\/sh -c .* rx-pod/, r.stdout.toString());
+  assert.equal(r.stderr.toString(), 'exec-err\n');
+  assert.equal(r.exit_code, 2);
+});
+
+test(`${LABEL} sandboxer=shim: a container that crashes is EXITED with its code and its log holds both streams in CRI format`, { skip }, async () => {
+  assert.ok(shortId, 'needs the short container');
+  const status = await until('the short container to exit', async () => {
+    const s = await cri.containerStatus(shortId);
+    return s.state === 'CONTAINER_EXITED' ? s : undefined;
+  });
+  assert.equal(status.exit_code, 3);
+  const file = path.join(logDir, 'short/0.log');
+  const text = await until('both log lines', () => {
+    const t = readFileSync(file, 'utf8');
+    return /hello-sb/.test(t) && /err-sb/.test(t) ? t : undefined;
+  });
+  const ts = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?(Z|[+-]\\d\\d:\\d\\d)';
+  assert.match(text, new RegExp(`^${ts} stdout F hello-sb$`, 'm'));
+  assert.match(text, new RegExp(`^${ts} stderr F err-sb$`, 'm'));
+  // The pod lives on: its holder and serving process are untouched by a container's exit.
+  assert.ok(alive(holderPid), 'the holder still runs');
+  assert.equal((await cri.podSandboxStatus(podId)).state, 'SANDBOX_READY');
+});
+
+test(`${LABEL} sandboxer=shim: the crashed container restarts as attempt 1 in the same serving process (kubelet's restart)`, { skip }, async () => {
+  assert.ok(shortId, 'needs the short container');
+  await cri.removeContainer(shortId);
+  restartId = await cri.createContainer(podId, container('short', 1, ['/bin/sh', '-c', 'echo restarted-sb; exec sleep 600']), pod);
+  await cri.startContainer(restartId);
+  assertJoinedWithoutStart(restartId);
+  assert.equal((await cri.containerStatus(restartId)).state, 'CONTAINER_RUNNING');
+  const text = await until('the restarted log line', () => {
+    const t = readFileSync(path.join(logDir, 'short/1.log'), 'utf8');
+    return /restarted-sb/.test(t) ? t : undefined;
+  });
+  assert.match(text, / stdout F restarted-sb$/m);
+  assert.deepEqual(servingShims(ctd), [shimPid], 'the same serving process');
+});
+
+test(`${LABEL} sandboxer=shim: after a containerd restart CRI finds the pod READY in the same serving process and can exec in it`, { skip }, async () => {
+  assert.ok(podId && restartId, 'needs the pod and a running container');
+  await ctd.restart();
+  // CRI recovers a shim-sandboxer pod by asking its controller (internal/cri/server/restart.go): SandboxStatus, then WaitSandbox.
+  const status = await until('CRI to answer after the restart', async () => (await cri.podSandboxStatus(podId).catch(() => undefined)));
+  assert.equal(status.state, 'SANDBOX_READY');
+  assert.deepEqual(servingShims(ctd), [shimPid], 'the same serving process');
+  assert.ok(alive(holderPid), 'the same holder');
+  const r = await cri.execSync(restartId, ['/bin/echo', 'after-restart'], 10);
+  assert.equal(r.stdout.toString(), 'after-restart\n');
+});
+
+test(`${LABEL} sandboxer=shim: StopPodSandbox kills the containers and the holder; RemovePodSandbox ends the serving process`, { skip }, async () => {
+  assert.ok(podId && holderPid, 'needs the pod');
+  await cri.stopPodSandbox(podId);
+  assert.equal((await cri.podSandboxStatus(podId)).state, 'SANDBOX_NOTREADY');
+  assert.equal((await cri.containerStatus(sleeperId)).exit_code, 137);
+  assert.equal((await cri.containerStatus(restartId)).exit_code, 137);
+  await until('the holder to exit', () => (alive(holderPid) ? undefined : true), 5000);
+  await cri.removePodSandbox(podId);
+  assert.deepEqual(await cri.listContainers({ pod_sandbox_id: podId }), []);
+  await assert.rejects(cri.podSandboxStatus(podId), /NotFound|not found/i);
+  await until('the serving process to exit', () => (alive(shimPid) ? undefined : true), 10000);
+});
+
+test(`${LABEL} sandboxer=shim: afterwards no process, mount, zombie or bundle is left`, { skip }, async () => {
+  const left = await settleLeaks([ctd.dir, tmp]);
+  assert.deepEqual(servingShims(ctd), [], 'no serving shim');
+  assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
+  const holders = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && existsSync(`/proc/${p}/cmdline`) && (() => { try { return cmdline(Number(p)).includes('rx-pod'); } catch { return false; } })());
+  assert.deepEqual(holders, [], 'no namespace holder left');
+  for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
+});
+
+test(`${LABEL} sandboxer=shim: a serving process killed by SIGKILL takes its pod with it; CRI sees NOTREADY, and stop/remove end clean`, { skip }, async () => {
+  const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-kill', uid: 'uid-pod-kill' } };
+  const id = await cri.runPodSandbox(p, HANDLER);
+  const cid = await cri.createContainer(id, container('victim', 0, ['/bin/sleep', '600']), p);
+  await cri.startContainer(cid);
+  const [shim] = servingShims(ctd);
+  const unshare = childrenOf(shim).find((c) => cmdline(c).includes('unshare'))!;
+  const pid1 = childrenOf(unshare)[0];
+  process.kill(shim, 'SIGKILL');
+  // The holder has a parent-death signal; with pid 1 gone the kernel kills the pod's pid namespace.
+  await until('the holder to die', () => (alive(pid1) ? undefined : true), 5000);
+  await until('CRI to see the pod NOTREADY', async () => ((await cri.podSandboxStatus(id)).state === 'SANDBOX_NOTREADY' ? true : undefined));
+  await cri.stopPodSandbox(id);
+  await cri.removePodSandbox(id);
+  await assert.rejects(cri.podSandboxStatus(id), /NotFound|not found/i);
+  const left = await settleLeaks([ctd.dir, tmp]);
+  assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
+  for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
+});
+
+test(`${LABEL}: the default podsandbox path (handler rx, a pause container) still works beside it`, { skip }, async () => {
+  const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-ps', uid: 'uid-pod-ps' } };
+  const id = await cri.runPodSandbox(p, 'rx');
+  try {
+    const tasks = (await ctd.ctr(['task', 'ls', '-q'], { namespace: K8S_NAMESPACE })).stdout.toString().split('\n').filter(Boolean);
+    assert.deepEqual(tasks, [id], 'the pause container is a task');
+    const cid = await cri.createContainer(id, container('app', 0, ['/bin/sleep', '600']), p);
+    await cri.startContainer(cid);
+    const r = await cri.execSync(cid, ['/bin/echo', 'podsandbox-ok'], 10);
+    assert.equal(r.stdout.toString(), 'podsandbox-ok\n');
+  } finally {
+    await cri.stopPodSandbox(id);
+    await cri.removePodSandbox(id);
+  }
+  const left = await settleLeaks([ctd.dir, tmp]);
+  assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
+});
