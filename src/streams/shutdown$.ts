@@ -7,6 +7,7 @@ import {
   firstValueFrom,
   from,
   ignoreElements,
+  isObservable,
   type Observable,
   of,
   ReplaySubject,
@@ -46,7 +47,9 @@ export interface Stopped {
  * platform) and Go never waits for its server.
  */
 export interface Shutdown {
+  /** Adds a callback, run after those registered before it; `name` is how logs and outcomes call it. */
   register(name: string, cb: ShutdownCallback): void;
+  register(cb: ShutdownCallback): void;
   shutdown(reason?: StopReason): void;
   readonly requested: boolean;
   /** requested$: the reason, once, at the first shutdown(); hot (replays to late subscribers). */
@@ -74,8 +77,9 @@ export function createShutdown(opts: ShutdownOptions = {}): Shutdown {
       ...callbacks.map(({ name, cb }) =>
         defer(() => {
           state.at = name;
-          const r = cb();
-          return r === undefined ? of(undefined) : from(r);
+          const r: unknown = cb();
+          // A plain value (a kill()'s boolean) is done at once, as nothing is.
+          return isObservable(r) || r instanceof Promise ? from(r) : of(undefined);
         }).pipe(
           ignoreElements(),
           // One that fails is logged and does not stop the others (as Go's errgroup runs them all).
@@ -89,8 +93,9 @@ export function createShutdown(opts: ShutdownOptions = {}): Shutdown {
     );
 
   return {
-    register(name, cb) {
-      callbacks.push({ name, cb });
+    register(nameOrCb: string | ShutdownCallback, cb?: ShutdownCallback) {
+      if (typeof nameOrCb === 'string') callbacks.push({ name: nameOrCb, cb: cb! });
+      else callbacks.push({ name: `callback ${callbacks.length + 1}`, cb: nameOrCb });
     },
     shutdown(reason = 'shutdown') {
       if (requested) return;

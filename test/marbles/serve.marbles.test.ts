@@ -144,3 +144,18 @@ test('a shutdown service with no callbacks is done at once (the task service alo
   assert.equal(shutdown.requested, true);
   assert.deepEqual(await shutdown.done(), { reason: 'shutdown', outcome: 'done', at: undefined, failed: [] });
 });
+
+test('a callback another plugin registers without a name runs in its place in the order (before the stop stages when registered first); a plain value it returns is done', () => {
+  run((h) => {
+    const ran: number[] = [];
+    const shutdown = createShutdown();
+    shutdown.register(() => (ran.push(now()), true) as unknown as void);
+    const accept$ = h.cold('--|');
+    registerStop(shutdown, { stopAccepting: () => accept$, closeEvents: () => undefined, drainPublisher: () => undefined, closeConnections: () => undefined });
+    const out$ = serve$({ signals$: h.hot<ShimSignal>('-t', sig), shutdown, closeAll: () => CUT });
+    h.expectObservable(out$).toBe('---(x|)', { x: outcome({}) });
+    h.expectSubscriptions(accept$.subscriptions).toBe('-^-!');
+    h.flush();
+    assert.deepEqual(ran, [1]);
+  });
+});
