@@ -7,6 +7,7 @@ import { busyboxRootfs } from '../helpers/rootfs';
 import { settleLeaks } from '../helpers/leaks';
 import { runInPty } from '../helpers/pty';
 import { runtimeArgs } from '../helpers/shim';
+import { HOST } from '../helpers/host';
 
 let ctd: Containerd;
 let rootfs: string;
@@ -16,7 +17,7 @@ before(async () => {
 });
 after(async () => ctd?.stop());
 
-const ctr = (args: string[]) => ['ctr', '-a', ctd.address, ...args];
+const ctr = (args: string[]) => [HOST.ctr, '-a', ctd.address, ...args];
 
 test('ctr run -t: the container gets a terminal of its own and its exit status comes back', async () => {
   const r = await runInPty(ctr(['run', ...runtimeArgs(), '-t', '--rm', '--rootfs', rootfs, 'tty1', '/bin/sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty; exit 4']));

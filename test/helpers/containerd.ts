@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from './run';
 import { registerHarnessDir, snapshotLeaks, unmountUnder } from './leaks';
+import { announceHost, HOST } from './host';
 
 export interface CtrOptions {
   input?: Buffer | string;
@@ -48,10 +49,14 @@ function exited(proc: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** `ctr -a <address> ...args` with the ctr of the containerd under test (helpers/host.ts). */
+export const runCtr = (address: string, args: string[], o: CtrOptions = {}): Promise<RunResult> =>
+  run(HOST.ctr, ['-a', address, ...(o.namespace === undefined ? [] : ['-n', o.namespace]), ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
+
 /**
- * A private containerd on its own root, state and sockets in a temp dir — never the machine's
- * default one (/run/containerd/containerd.sock). CRI is off unless asked for. Resolves once
- * `ctr version` answers.
+ * A private containerd (the one under test, helpers/host.ts) on its own root, state and sockets
+ * in a temp dir — never the machine's default one (/run/containerd/containerd.sock). CRI is off
+ * unless asked for. Resolves once `ctr version` answers.
  */
 export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info' } = {}): Promise<Containerd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
@@ -61,12 +66,14 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const configPath = path.join(dir, 'config.toml');
+  announceHost();
+  // CRI would start CNI and image services we do not need and take seconds.
+  const disabled = [...HOST.disabledAlways, ...(opts.cri ? [] : HOST.disabledWithoutCri)];
   const config = [
-    'version = 2',
+    `version = ${HOST.configVersion}`,
     `root = "${root}"`,
     `state = "${state}"`,
-    // CRI would start CNI and image services we do not need and take seconds.
-    opts.cri ? '' : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    disabled.length ? `disabled_plugins = ${JSON.stringify(disabled)}` : '',
     '',
     '[grpc]',
     `  address = "${address}"`,
@@ -85,16 +92,20 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const log = () => readFileSync(logFile, 'utf8');
   let proc: ChildProcess;
 
-  const ctr = (args: string[], o: CtrOptions = {}) => run('ctr', ['-a', address, '-n', o.namespace ?? 'default', ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
+  const ctr = (args: string[], o: CtrOptions = {}) => runCtr(address, args, { ...o, namespace: o.namespace ?? 'default' });
+  // The host's own directory first: containerd looks a runtime's shim binary up on PATH
+  // (v2.3.7 core/runtime/v2/shim_manager.go resolveRuntimePath), and runc's must be its own version's.
+  const env = { ...process.env, ...opts.env };
+  env.PATH = `${HOST.binDir}:${env.PATH ?? ''}`;
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');
-    proc = spawn('containerd', ['--config', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env } });
+    proc = spawn(HOST.containerd, ['--config', configPath], { stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const until = Date.now() + 30000;
     while (Date.now() < until) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`containerd exited at start (${proc.exitCode ?? proc.signalCode}); its log ends:\n${log().slice(-3000)}`);
-      const r = await run('ctr', ['-a', address, 'version'], { timeoutMs: 5000 }).catch(() => null);
+      const r = await runCtr(address, ['version'], { timeoutMs: 5000 }).catch(() => null);
       if (r?.code === 0) return;
       await sleep(100);
     }
@@ -112,7 +123,7 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     pid: () => proc.pid!,
     log,
     ctr,
-    ctrSpawn: (args, namespace = 'default') => spawn('ctr', ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    ctrSpawn: (args, namespace = 'default') => spawn(HOST.ctr, ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
     async restart() {
       proc.kill('SIGKILL');
       await exited(proc, 10000);

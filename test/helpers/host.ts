@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The containerd under test, chosen in this one place by RX_CONTAINERD (2.3, the first-class
+ * host, by default; or 1.6): its binary, the ctr every helper runs, the directory containerd must
+ * find its own containerd-shim-runc-v2 in (first on its PATH), and its config format.
+ */
+export type HostName = '2.3' | '1.6';
+
+export interface Host {
+  name: HostName;
+  containerd: string;
+  ctr: string;
+  /** put first on containerd's PATH: the Go shim of the same version is what it runs for runc */
+  binDir: string;
+  /** config.toml `version`: 2 for 1.6; 3 for 2.x (2.3's own is 4; the 3 -> 4 migration touches
+   * only the restart monitor and shim manager tables, which we do not set) */
+  configVersion: 2 | 3;
+  /** the TOML table names of the CRI settings (1.6: all under grpc.v1.cri; 2.x: split, see
+   * containerd v2.3.7 plugins/cri/{cri.go,runtime/plugin.go,images/plugin.go} configMigration) */
+  cri: { server: string; runtime: string; images: string };
+  /** plugins to leave out when a test needs no CRI (CNI, image services, NRI's shared socket) */
+  disabledWithoutCri: string[];
+  /** plugins left out always: 2.x's NRI listens on the machine-wide /var/run/nri/nri.sock */
+  disabledAlways: string[];
+}
+
+/** Where scripts/install-deps.sh builds containerd 2.3.7, ctr and containerd-shim-runc-v2. */
+export const CONTAINERD_CACHE = process.env.RX_CONTAINERD_CACHE || '/var/cache/containerd-shim-rx';
+export const CONTAINERD_2_3 = '2.3.7';
+
+function choose(): Host {
+  const name = process.env.RX_CONTAINERD || '2.3';
+  if (name === '1.6') {
+    // Debian's containerd 1.6 and its Go shim, in /usr/bin.
+    const cri = 'plugins."io.containerd.grpc.v1.cri"';
+    return {
+      name,
+      containerd: '/usr/bin/containerd',
+      ctr: '/usr/bin/ctr',
+      binDir: '/usr/bin',
+      configVersion: 2,
+      cri: { server: cri, runtime: cri, images: cri },
+      disabledWithoutCri: ['io.containerd.grpc.v1.cri'],
+      disabledAlways: [],
+    };
+  }
+  if (name === '2.3') {
+    const dir = path.join(CONTAINERD_CACHE, `containerd-v${CONTAINERD_2_3}`);
+    const host: Host = {
+      name,
+      containerd: path.join(dir, 'containerd'),
+      ctr: path.join(dir, 'ctr'),
+      binDir: dir,
+      configVersion: 3,
+      cri: { server: 'plugins."io.containerd.grpc.v1.cri"', runtime: 'plugins."io.containerd.cri.v1.runtime"', images: 'plugins."io.containerd.cri.v1.images"' },
+      disabledWithoutCri: ['io.containerd.grpc.v1.cri', 'io.containerd.cri.v1.runtime', 'io.containerd.cri.v1.images', 'io.containerd.podsandbox.controller.v1.podsandbox'],
+      disabledAlways: ['io.containerd.nri.v1.nri'],
+    };
+    for (const bin of [host.containerd, host.ctr, path.join(dir, 'containerd-shim-runc-v2')]) {
+      if (!existsSync(bin)) throw new Error(`RX_CONTAINERD=2.3: ${bin} is missing; run scripts/install-deps.sh (it builds containerd ${CONTAINERD_2_3} into ${dir})`);
+    }
+    return host;
+  }
+  throw new Error(`RX_CONTAINERD=${name}: expected "2.3" or "1.6"`);
+}
+
+export const HOST: Host = choose();
+
+let version: string | undefined;
+/** `containerd --version`'s version field (e.g. 2.3.7+unknown, 1.6.20~ds1). */
+export function hostVersion(): string {
+  version ??= execFileSync(HOST.containerd, ['--version']).toString().trim().split(/\s+/)[2] ?? 'unknown';
+  return version;
+}
+
+let announced = false;
+/** Prints `containerd <version> (<binary>)` once per test file (the test runner shows it as a `# ` diagnostic line). */
+export function announceHost(): void {
+  if (announced) return;
+  announced = true;
+  console.log(`containerd ${hostVersion()} (RX_CONTAINERD=${HOST.name}: ${HOST.containerd})`);
+}
