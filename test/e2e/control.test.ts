@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
+import { shimAddressOf } from '../helpers/bundle';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { settleLeaks } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
@@ -66,7 +67,7 @@ test('stats and update of a stopped task are refused with its state named', asyn
   await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'ctl1']);
   await new Promise((res) => setTimeout(res, 500));
   // containerd swallows a metrics error ("no metrics received"), so ask the shim on its socket.
-  const client = await dial(readFileSync(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', 'ctl1', 'address'), 'utf8'));
+  const client = await dial(shimAddressOf(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', 'ctl1')).socket);
   await assert.rejects(client.call('containerd.task.v2.Task', 'Stats', encode('containerd.task.v2.StatsRequest', { id: 'ctl1' })), (e: unknown) =>
     e instanceof ShimError && e.kind === 'FailedPrecondition' && /stats of ctl1: it is stopped/.test(e.message));
   client.close();

@@ -25,6 +25,14 @@ export interface Host {
   disabledWithoutCri: string[];
   /** plugins left out always: 2.x's NRI listens on the machine-wide /var/run/nri/nri.sock */
   disabledAlways: string[];
+  /**
+   * What containerd does, on coming back, with a task that exited while it was down (seen with
+   * the Go shim, the reference). 1.6 reloads it as STOPPED with its exit status, for `ctr task
+   * delete` to collect. 2.x drops it: loadShim finds no pids in a shim of no sandbox, so it
+   * deletes the task through the shim, shuts the shim down and removes the bundle, publishing
+   * no event (v2.3.7 core/runtime/v2/shim_load.go loadShim, shouldCleanupShim, cleanupShimTask).
+   */
+  dropsTaskExitedWhileDown: boolean;
 }
 
 /** Where scripts/install-deps.sh builds containerd 2.3.7, ctr and containerd-shim-runc-v2. */
@@ -45,6 +53,7 @@ function choose(): Host {
       cri: { server: cri, runtime: cri, images: cri },
       disabledWithoutCri: ['io.containerd.grpc.v1.cri'],
       disabledAlways: [],
+      dropsTaskExitedWhileDown: false,
     };
   }
   if (name === '2.3') {
@@ -58,6 +67,7 @@ function choose(): Host {
       cri: { server: 'plugins."io.containerd.grpc.v1.cri"', runtime: 'plugins."io.containerd.cri.v1.runtime"', images: 'plugins."io.containerd.cri.v1.images"' },
       disabledWithoutCri: ['io.containerd.grpc.v1.cri', 'io.containerd.cri.v1.runtime', 'io.containerd.cri.v1.images', 'io.containerd.podsandbox.controller.v1.podsandbox'],
       disabledAlways: ['io.containerd.nri.v1.nri'],
+      dropsTaskExitedWhileDown: true,
     };
     for (const bin of [host.containerd, host.ctr, path.join(dir, 'containerd-shim-runc-v2')]) {
       if (!existsSync(bin)) throw new Error(`RX_CONTAINERD=2.3: ${bin} is missing; run scripts/install-deps.sh (it builds containerd ${CONTAINERD_2_3} into ${dir})`);
