@@ -10,8 +10,13 @@ export const SOCKET_ROOT = '/run/containerd';
  * (shim.SocketAddress): unix://<root>/s/<sha256(containerd address/namespace/key)>.
  */
 export function socketAddress(containerdAddress: string, namespace: string, key: string, root = SOCKET_ROOT): string {
+  return socketAddressIn(path.join(root, 's'), containerdAddress, namespace, key);
+}
+
+/** The same in a socket directory containerd 2.3+ names (BootstrapParams.socket_dir; pkg/shim CreateSocketAddress). */
+export function socketAddressIn(dir: string, containerdAddress: string, namespace: string, key: string): string {
   const digest = createHash('sha256').update(path.join(containerdAddress, namespace, key)).digest('hex');
-  return `unix://${path.join(root, 's', digest)}`;
+  return `unix://${path.join(dir, digest)}`;
 }
 
 /** The filesystem path of a unix:// address. */

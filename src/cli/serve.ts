@@ -14,7 +14,7 @@ import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
-import { TASK_SERVICE, taskHandlers } from '../task/register';
+import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
 import { TaskService } from '../task/service';
 import { dial } from '../ttrpc/client';
@@ -86,6 +86,7 @@ export async function serve(flags: Flags): Promise<void> {
 
   const registry = new ServiceRegistry();
   registry.register(TASK_SERVICE, taskHandlers(service));
+  registry.register(TASK_SERVICE_V3, taskHandlers(service));
   const server = new Server(registry, {
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import net from 'node:net';
 import path from 'node:path';
 import type { Flags } from './flags';
-import { removeSocket, socketAddress, socketPath, writeAddress } from './address';
+import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress } from './address';
+import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
 
 /**
@@ -14,11 +15,19 @@ import { groupKey, startOptions } from './grouping';
 export async function start(flags: Flags): Promise<void> {
   if (!flags.id) throw new Error('start: -id is required');
   const bundle = flags.bundle || process.cwd();
-  // containerd writes the runtime options (a protobuf Any) to our stdin; they may name our config.
-  const options = await readStdin();
-  const { grouping, shimCgroup } = startOptions(options);
+  // containerd 2.3+ writes a BootstrapParams to our stdin, older ones the runtime options Any (or
+  // nothing); the options may name our config (bootstrap.ts).
+  const input = parseStartInput(await readStdin(), flags.id, flags.namespace);
+  const params = input.form === 'bootstrap' ? input.params : undefined;
+  // What this containerd reads back; for the older ones we ask it, meanwhile we make the socket.
+  const responseForm: Promise<ResponseForm> = params ? Promise.resolve('proto') : legacyResponseForm(flags.publishBinary);
+  const containerdAddress = flags.address || params?.containerdGrpcAddress || '';
+  const debug = flags.debug || (params !== undefined && params.logLevel <= LOG_LEVEL_DEBUG);
+  const { grouping, shimCgroup } = startOptions(input.options);
   const key = groupKey(grouping, flags.id, flags.namespace, bundle);
-  const address = socketAddress(flags.address, flags.namespace, key);
+  const address = params?.socketDir
+    ? socketAddressIn(params.socketDir, containerdAddress, flags.namespace, key)
+    : socketAddress(containerdAddress, flags.namespace, key);
 
   let server: net.Server;
   try {
@@ -28,7 +37,7 @@ export async function start(flags: Flags): Promise<void> {
     if (await canConnect(address)) {
       // A live shim already serves this group: reuse it.
       writeAddress(bundle, address);
-      process.stdout.write(address);
+      process.stdout.write(startResponse(await responseForm, address));
       return;
     }
     removeSocket(address);
@@ -39,14 +48,14 @@ export async function start(flags: Flags): Promise<void> {
     writeAddress(bundle, address);
     const fd = (server as any)._handle?.fd as number | undefined;
     if (typeof fd !== 'number' || fd < 0) throw new Error('cannot find the listening socket fd to hand to the serving process');
-    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address, '-socket', address];
-    if (flags.debug) args.push('-debug');
+    const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', containerdAddress, '-socket', address];
+    if (debug) args.push('-debug');
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
     const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
-      env: process.env,
+      env: serveEnv(params?.containerdTtrpcAddress),
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -60,7 +69,7 @@ export async function start(flags: Flags): Promise<void> {
     removeSocket(address);
     throw err;
   }
-  process.stdout.write(address);
+  process.stdout.write(startResponse(await responseForm, address));
   // Exit without closing the server: closing would unlink the socket the child now serves.
   process.exit(0);
 }
@@ -74,6 +83,12 @@ export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
 function serveNodeFlags(): string[] {
   const env = process.env.SHIM_RX_NODE_FLAGS;
   return env === undefined ? SERVE_NODE_FLAGS : env.split(/\s+/).filter(Boolean);
+}
+
+/** The serving process publishes to TTRPC_ADDRESS; 2.3+ also names it in BootstrapParams. */
+function serveEnv(ttrpcAddress: string | undefined): NodeJS.ProcessEnv {
+  if (process.env.TTRPC_ADDRESS || !ttrpcAddress) return process.env;
+  return { ...process.env, TTRPC_ADDRESS: ttrpcAddress };
 }
 
 function listen(address: string): Promise<net.Server> {

@@ -2,7 +2,8 @@
  * Our own protobuf schema for the subset of containerd's API the shim speaks, as a protobufjs
  * JSON descriptor. Field numbers and package names are wire facts taken from containerd 1.6:
  * runtime/v2/task/shim.proto, api/events/task.proto, api/types/{mount,task/task}.proto,
- * api/services/ttrpc/events/v1/events.proto, runtime/v2/runc/options/oci.proto.
+ * api/services/ttrpc/events/v1/events.proto, runtime/v2/runc/options/oci.proto; containerd 2.x
+ * additions name their api@v1.11.1 file where they are defined.
  */
 import type { INamespace } from 'protobufjs';
 
@@ -82,6 +83,44 @@ export const schema: INamespace = {
     },
     containerd: {
       nested: {
+        // api@v1.11.1 runtime/bootstrap/v1/bootstrap.proto (containerd 2.3+): what `start` reads
+        // and prints. The shim itself codes them by hand (cli/bootstrap.ts); tests check it with these.
+        runtime: {
+          nested: {
+            bootstrap: {
+              nested: {
+                v1: {
+                  nested: {
+                    LogLevel: {
+                      values: {
+                        LOG_LEVEL_INFO: 0, LOG_LEVEL_TRACE: -8, LOG_LEVEL_DEBUG: -4, LOG_LEVEL_WARN: 4,
+                        LOG_LEVEL_ERROR: 8, LOG_LEVEL_FATAL: 10, LOG_LEVEL_PANIC: 12,
+                      },
+                    },
+                    Extension: msg({ value: any(1) }),
+                    BootstrapParams: {
+                      fields: {
+                        instance_id: s(1), namespace: s(2), log_level: { type: 'LogLevel', id: 3 },
+                        containerd_version: s(4), containerd_ttrpc_address: s(5), containerd_grpc_address: s(6),
+                        containerd_binary: s(7), extensions: { type: 'Extension', id: 8, rule: 'repeated' },
+                        socket_dir: { type: 'string', id: 9, options: { proto3_optional: true } },
+                      },
+                      oneofs: { _socket_dir: { oneof: ['socket_dir'] } },
+                    },
+                    Capability: { values: { CAPABILITY_UNSPECIFIED: 0 } },
+                    BootstrapResult: {
+                      fields: {
+                        version: { type: 'int32', id: 1 }, address: s(2), protocol: s(3),
+                        capabilities: { type: 'Capability', id: 4, rule: 'repeated' },
+                        metadata: { keyType: 'string', type: 'string', id: 5 } as Fields[string],
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
         types: {
           nested: {
             Mount: msg({ type: s(1), source: s(2), target: s(3), options: { type: 'string', id: 4, rule: 'repeated' } }),

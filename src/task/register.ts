@@ -5,6 +5,13 @@ import type { TaskService } from './service';
 /** The Task service's name on the wire (runtime/v2/task/shim.proto: package containerd.task.v2). */
 export const TASK_SERVICE = 'containerd.task.v2.Task';
 
+/**
+ * containerd 2.x talks this name to a shim whose `start` answered version 3 (core/runtime/v2
+ * NewTaskClient); api@v1.11.1 runtime/task/v3/shim.proto has the same rpcs, messages and field
+ * numbers as v2, so the same handlers serve both.
+ */
+export const TASK_SERVICE_V3 = 'containerd.task.v3.Task';
+
 const T = 'containerd.task.v2.';
 const EMPTY = 'google.protobuf.Empty';
 

@@ -39,8 +39,7 @@ export interface Host {
 export const CONTAINERD_CACHE = process.env.RX_CONTAINERD_CACHE || '/var/cache/containerd-shim-rx';
 export const CONTAINERD_2_3 = '2.3.7';
 
-function choose(): Host {
-  const name = process.env.RX_CONTAINERD || '2.3';
+function hostNamed(name: string): Host {
   if (name === '1.6') {
     // Debian's containerd 1.6 and its Go shim, in /usr/bin.
     const cri = 'plugins."io.containerd.grpc.v1.cri"';
@@ -69,27 +68,45 @@ function choose(): Host {
       disabledAlways: ['io.containerd.nri.v1.nri'],
       dropsTaskExitedWhileDown: true,
     };
-    for (const bin of [host.containerd, host.ctr, path.join(dir, 'containerd-shim-runc-v2')]) {
-      if (!existsSync(bin)) throw new Error(`RX_CONTAINERD=2.3: ${bin} is missing; run scripts/install-deps.sh (it builds containerd ${CONTAINERD_2_3} into ${dir})`);
-    }
     return host;
   }
   throw new Error(`RX_CONTAINERD=${name}: expected "2.3" or "1.6"`);
 }
 
+function choose(): Host {
+  const host = hostNamed(process.env.RX_CONTAINERD || '2.3');
+  for (const bin of [host.containerd, host.ctr, path.join(host.binDir, 'containerd-shim-runc-v2')]) {
+    if (!existsSync(bin)) throw new Error(`RX_CONTAINERD=${host.name}: ${bin} is missing; run scripts/install-deps.sh (it builds containerd ${CONTAINERD_2_3} into ${path.join(CONTAINERD_CACHE, `containerd-v${CONTAINERD_2_3}`)})`);
+  }
+  return host;
+}
+
 export const HOST: Host = choose();
 
-let version: string | undefined;
 /** `containerd --version`'s version field (e.g. 2.3.7+unknown, 1.6.20~ds1). */
+export const versionOf = (containerd: string): string => execFileSync(containerd, ['--version']).toString().trim().split(/\s+/)[2] ?? 'unknown';
+
+let version: string | undefined;
 export function hostVersion(): string {
-  version ??= execFileSync(HOST.containerd, ['--version']).toString().trim().split(/\s+/)[2] ?? 'unknown';
+  version ??= versionOf(HOST.containerd);
   return version;
 }
 
-let announced = false;
-/** Prints `containerd <version> (<binary>)` once per test file (the test runner shows it as a `# ` diagnostic line). */
-export function announceHost(): void {
-  if (announced) return;
-  announced = true;
-  console.log(`containerd ${hostVersion()} (RX_CONTAINERD=${HOST.name}: ${HOST.containerd})`);
+/**
+ * The host of a containerd and ctr in directory `bin` instead of HOST's (a test that names its
+ * own), shaped by what that containerd says it is: 1.x as 1.6, else as 2.3.
+ */
+export function hostAt(bin: string): Host {
+  const containerd = path.join(bin, 'containerd');
+  const shape = hostNamed(versionOf(containerd).startsWith('1.') ? '1.6' : '2.3');
+  return { ...shape, containerd, ctr: path.join(bin, 'ctr'), binDir: bin };
+}
+
+const announced = new Set<string>();
+/** Prints `containerd <version> (<binary>)` once per test file and binary (the test runner shows it as a `# ` diagnostic line). */
+export function announceHost(host: Host = HOST): void {
+  if (announced.has(host.containerd)) return;
+  announced.add(host.containerd);
+  const v = host === HOST ? hostVersion() : versionOf(host.containerd);
+  console.log(`containerd ${v} (RX_CONTAINERD=${HOST.name}${host === HOST ? '' : `, this file's own`}: ${host.containerd})`);
 }
