@@ -18,7 +18,7 @@ import { assertNoLeaks, mountsUnder, settleLeaks, snapshotLeaks, type LeakSnapsh
 import { run } from '../helpers/run';
 import { runtimeArgs } from '../helpers/shim';
 import { HOST } from '../helpers/host';
-import { assertCtrError } from '../helpers/ctr-error';
+import { deleteTask, grpcError } from '../helpers/tasks-grpc';
 import { listTasks, uniqueId, waitForTask } from '../helpers/tasks';
 
 const IMAGE = 'docker.io/library/rxfaults:latest';
@@ -112,7 +112,7 @@ test(`containerd restarts while containers run: the shim serves on, and a task t
     assert.deepEqual(mountsUnder(ctd.dir).filter((m) => m.includes(brief)), [], 'its rootfs is unmounted');
     const state = await run('runc', ['--root', '/run/containerd/runc/default', 'state', brief]);
     assert.notEqual(state.code, 0, `runc state still there: ${state.stdout}`);
-    assertCtrError(await ctd.ctr(['task', 'delete', brief]), 'NotFound', [brief]);
+    await assert.rejects(deleteTask(ctd.address, 'default', brief), grpcError('NOT_FOUND', [brief]));
     // The Go shim's exit, published into the outage, is lost; ours may still get through once.
     await sleep(6000);
     const exits = events.events().filter((e) => e.event?.container_id === brief);

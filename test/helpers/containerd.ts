@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from './run';
 import { registerHarnessDir, snapshotLeaks, unmountUnder } from './leaks';
-import { announceHost, HOST, hostAt } from './host';
+import { announceHost, CTR_ENV, HOST, hostAt } from './host';
 
 export interface CtrOptions {
   input?: Buffer | string;
@@ -51,7 +51,7 @@ function exited(proc: ChildProcess, ms: number): Promise<boolean> {
 
 /** `ctr -a <address> ...args` with the ctr of the containerd under test (helpers/host.ts). */
 export const runCtr = (address: string, args: string[], o: CtrOptions & { ctr?: string } = {}): Promise<RunResult> =>
-  run(o.ctr ?? HOST.ctr, ['-a', address, ...(o.namespace === undefined ? [] : ['-n', o.namespace]), ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
+  run(o.ctr ?? HOST.ctr, ['-a', address, ...(o.namespace === undefined ? [] : ['-n', o.namespace]), ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000, env: CTR_ENV });
 
 /**
  * A private containerd (the one under test, helpers/host.ts) on its own root, state and sockets
@@ -125,7 +125,7 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     pid: () => proc.pid!,
     log,
     ctr,
-    ctrSpawn: (args, namespace = 'default') => spawn(host.ctr, ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    ctrSpawn: (args, namespace = 'default') => spawn(host.ctr, ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CTR_ENV }),
     async restart() {
       proc.kill('SIGKILL');
       await exited(proc, 10000);

@@ -83,6 +83,13 @@ function choose(): Host {
 
 export const HOST: Host = choose();
 
+/**
+ * ctr's environment: ctr 2.x prints containerd's deprecation warnings on stderr before each
+ * command (cmd/ctr/commands/client.go: on this cgroup v1 machine, CgroupV1), which would mix into
+ * a container's stderr; this variable is ctr's own switch for them. 1.6 ignores it.
+ */
+export const CTR_ENV: NodeJS.ProcessEnv = { ...process.env, CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS: '1' };
+
 /** `containerd --version`'s version field (e.g. 2.3.7+unknown, 1.6.20~ds1). */
 export const versionOf = (containerd: string): string => execFileSync(containerd, ['--version']).toString().trim().split(/\s+/)[2] ?? 'unknown';
 
