@@ -14,6 +14,8 @@ export interface Flags {
   socket: string;
   debug: boolean;
   version: boolean;
+  /** -info: print the RuntimeInfo protobuf and exit (containerd 2.x pkg/shim infoFlag) */
+  info: boolean;
   action: '' | 'start' | 'delete';
 }
 
@@ -27,6 +29,7 @@ const spec: Record<string, [keyof Flags, boolean]> = {
   socket: ['socket', true],
   debug: ['debug', false],
   v: ['version', false],
+  info: ['info', false],
 };
 
 export class UsageError extends Error {
@@ -46,6 +49,7 @@ export function parseFlags(argv: string[]): Flags {
     socket: '',
     debug: false,
     version: false,
+    info: false,
     action: '',
   };
   let i = 0;

@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     process.stdout.write(versionText(process.argv[1] ?? 'containerd-shim-rx-v2'));
     return;
   }
+  // containerd runs `<shim> -info` with no other flag (core/runtime/v2/task_manager.go getRuntimeInfo).
+  if (flags.info) return (require('./info') as typeof import('./info')).info();
   if (!flags.namespace) fail('shim namespace cannot be empty: pass -namespace <name>');
   switch (flags.action) {
     case 'start':

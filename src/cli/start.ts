@@ -6,6 +6,7 @@ import type { Flags } from './flags';
 import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress } from './address';
 import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
+import { readStdin } from './stdin';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -115,17 +116,6 @@ function canConnect(address: string): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
-}
-
-/** Read start's stdin to the end (containerd gives /dev/null when it has no options). */
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  } catch {
-    // no stdin
-  }
-  return Buffer.concat(chunks);
 }
 
 /** As the Go shim: the serving process is a little more likely to be OOM-killed than containerd. */

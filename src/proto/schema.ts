@@ -123,6 +123,15 @@ export const schema: INamespace = {
         },
         types: {
           nested: {
+            // api@v1.11.1 types/introspection.proto: what `-info` prints (cli/info.ts codes it by hand).
+            RuntimeRequest: msg({ runtime_path: s(1), options: any(2) }),
+            RuntimeVersion: msg({ version: s(1), revision: s(2) }),
+            RuntimeInfo: {
+              fields: {
+                name: s(1), version: { type: 'RuntimeVersion', id: 2 }, options: any(3), features: any(4),
+                annotations: { keyType: 'string', type: 'string', id: 5 } as Fields[string],
+              },
+            },
             Mount: msg({ type: s(1), source: s(2), target: s(3), options: { type: 'string', id: 4, rule: 'repeated' } }),
           },
         },

@@ -5,16 +5,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { SHIM_RUNTIME } from '../helpers/shim';
 import { uniqueId, waitForTask } from '../helpers/tasks';
+import { appContainer, hostNetworkPod, K8S_NAMESPACE, servingShims, startCriContainerd } from '../helpers/cri/containerd-cri';
+import { settleLeaks } from '../helpers/leaks';
 
 const BIN = process.env.CONTAINERD2_BIN || '/var/cache/containerd-shim-rx/containerd-v2.3.7';
 const missing = !existsSync(path.join(BIN, 'containerd')) || !existsSync(path.join(BIN, 'ctr'));
 const skip = missing ? `containerd 2.3.7 is not built in ${BIN} (scripts/install-deps.sh)` : false;
+// The CRI helper runs `containerd` and `ctr` from PATH: put 2.3.7 first for this file's process.
+if (!missing) process.env.PATH = `${BIN}:${process.env.PATH}`;
 
 let ctd: Containerd;
 let rootfs: string;
@@ -68,4 +72,55 @@ test('containerd 2.3.7: ctr shim state and shutdown answer over task API v3 (ctr
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal((await ctd.ctr(['containers', 'delete', id])).code, 0);
+});
+
+test('containerd 2.3.7: ctr plugins inspect-runtime shows our -info: name, version and runc\'s features', { skip }, async () => {
+  const r = await ctd.ctr(['plugins', 'inspect-runtime', '--runtime', SHIM_RUNTIME]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout.toString();
+  assert.match(out, /"Name": "io\.containerd\.rx\.v2"/, out);
+  // containerd decoded Features as the OCI features document (typeurl JSON), not an opaque Any.
+  assert.match(out, /"ociVersionMax": "/, out);
+  // Options from ctr reach -info: our TOML (runtimeoptions, --runtime-config-path) names a runc
+  // stand-in whose features document containerd then shows.
+  const fake = path.join(ctd.dir, 'features-runc');
+  writeFileSync(fake, '#!/bin/sh\nprintf \'{"ociVersionMin":"1.0.0","ociVersionMax":"9.9.9-rx"}\'\n');
+  chmodSync(fake, 0o755);
+  const toml = path.join(ctd.dir, 'rx-info.toml');
+  writeFileSync(toml, `[runc]\nbinary_name = "${fake}"\n`);
+  const withOpts = await ctd.ctr(['plugins', 'inspect-runtime', '--runtime', SHIM_RUNTIME, '--runtime-config-path', toml]);
+  assert.equal(withOpts.code, 0, withOpts.stderr);
+  assert.match(withOpts.stdout.toString(), /"ociVersionMax": "9\.9\.9-rx"/, withOpts.stdout.toString());
+});
+
+test('containerd 2.3.7 CRI: the pod\'s containers join the sandbox\'s serving process without `start` (task API v3, bootstrap.json), and all ends clean', { skip }, async () => {
+  const env = await startCriContainerd({ name: 'cri23' });
+  try {
+    const pod = hostNetworkPod('pod-23', path.join(env.tmp, 'pod-logs'));
+    const podId = await env.cri.runPodSandbox(pod, 'rx');
+    const cid = await env.cri.createContainer(podId, appContainer('sleeper', ['/bin/sleep', '600'], 'sleeper/0.log'), pod);
+    await env.cri.startContainer(cid);
+    assert.equal((await env.cri.containerStatus(cid)).state, 'CONTAINER_RUNNING');
+    const bundle = (id: string) => path.join(env.ctd.state, 'io.containerd.runtime.v2.task', K8S_NAMESPACE, id);
+    // The sandbox's shim came from `start` (containerd saved the binary path and our BootstrapResult)...
+    assert.ok(existsSync(path.join(bundle(podId), 'shim-binary-path')), 'start ran for the sandbox');
+    const sandboxBoot = JSON.parse(readFileSync(path.join(bundle(podId), 'bootstrap.json'), 'utf8'));
+    assert.equal(sandboxBoot.version, 3);
+    // ...the container's did not (core/runtime/v2/shim_manager.go Start: a version-3 sandbox shim is reused
+    // directly): containerd wrote `sandbox` and the sandbox's bootstrap into its bundle instead.
+    assert.equal(existsSync(path.join(bundle(cid), 'shim-binary-path')), false, 'no start for the container');
+    assert.equal(readFileSync(path.join(bundle(cid), 'sandbox'), 'utf8'), podId);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(bundle(cid), 'bootstrap.json'), 'utf8')), sandboxBoot);
+    assert.equal(servingShims(env.ctd).length, 1, 'one serving process for the pod');
+    const exec = await env.cri.execSync(cid, ['/bin/sh', '-c', 'echo in-23'], 10);
+    assert.equal(exec.stdout.toString(), 'in-23\n');
+    await env.cri.stopPodSandbox(podId);
+    assert.equal((await env.cri.containerStatus(cid)).exit_code, 137);
+    await env.cri.removePodSandbox(podId);
+    const left = await settleLeaks([env.ctd.dir, env.tmp]);
+    assert.deepEqual(servingShims(env.ctd), [], 'no serving shim');
+    assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
+  } finally {
+    await env.stop();
+  }
 });
