@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../containerd';
-import { HOST } from '../host';
+import { HOST, hostAt, type Host } from '../host';
 import { buildBusyboxImage, importImage } from '../image';
 import { CriClient, type Msg } from './client';
 
@@ -37,10 +37,11 @@ export interface CriContainerd {
  * plugins/cri/{images,runtime}/plugin.go configMigration. `rxConfigPath`: our shim's own TOML
  * config, passed to it through runtimeoptions.v1.Options ConfigPath.
  */
-export function criConfig(o: { tmp: string; rxConfigPath?: string }): string {
+export function criConfig(o: { tmp: string; rxConfigPath?: string; host?: Host }): string {
   const cni = path.join(o.tmp, 'cni');
-  const { server, runtime, images } = HOST.cri;
-  const v1 = HOST.configVersion === 2;
+  const host = o.host ?? HOST;
+  const { server, runtime, images } = host.cri;
+  const v1 = host.configVersion === 2;
   return [
     `[${server}]`,
     // Port 0: several private containerds may run at once; the streaming server is not used.
@@ -73,7 +74,8 @@ export function criConfig(o: { tmp: string; rxConfigPath?: string }): string {
   ].join('\n');
 }
 
-export async function startCriContainerd(o: { name?: string; rxConfigToml?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CriContainerd> {
+/** `bin`: a directory with the containerd and ctr to use instead of the host's (helpers/host.ts). */
+export async function startCriContainerd(o: { name?: string; rxConfigToml?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): Promise<CriContainerd> {
   // Made before containerd's own dir, since its config names the CNI dirs and our TOML.
   const tmp = mkdtempSync(path.join(os.tmpdir(), `rx-${o.name ?? 'cri'}-tmp-`));
   mkdirSync(path.join(tmp, 'cni/bin'), { recursive: true });
@@ -86,7 +88,8 @@ export async function startCriContainerd(o: { name?: string; rxConfigToml?: stri
   const ctd = await startContainerd({
     name: o.name ?? 'cri',
     cri: true,
-    configExtra: criConfig({ tmp, rxConfigPath }),
+    configExtra: criConfig({ tmp, rxConfigPath, host: o.bin ? hostAt(o.bin) : HOST }),
+    bin: o.bin,
     env: { ...o.env, PATH: `${REPO_BIN}:${process.env.PATH}` },
   });
   const cri = new CriClient(ctd.address);
