@@ -21,7 +21,7 @@ export interface Host {
   /** the TOML table names of the CRI settings (1.6: all under grpc.v1.cri; 2.x: split, see
    * containerd v2.3.7 plugins/cri/{cri.go,runtime/plugin.go,images/plugin.go} configMigration) */
   cri: { server: string; runtime: string; images: string };
-  /** plugins to leave out when a test needs no CRI (CNI, image services, NRI's shared socket) */
+  /** plugins to leave out when a test needs no CRI: the CRI plugins and those that need them (they start CNI and image services and take seconds) */
   disabledWithoutCri: string[];
   /** plugins left out always: 2.x's NRI listens on the machine-wide /var/run/nri/nri.sock */
   disabledAlways: string[];
