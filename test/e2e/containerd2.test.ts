@@ -1,10 +1,12 @@
 /**
- * The shim under containerd 2.3.7 (built by scripts/install-deps.sh): the 2.3 bootstrap
- * (BootstrapParams in, BootstrapResult out), task API v3 (`ctr shim`), and -info
- * (`ctr plugins inspect-runtime`). Skipped, saying so, where 2.3.7 is not built.
+ * The shim under containerd 2.3.7 (built by scripts/install-deps.sh; CONTAINERD2_BIN names another
+ * 2.x build dir): the 2.3 bootstrap (BootstrapParams in, BootstrapResult out; 2.0-2.2: JSON),
+ * task API v3 (`ctr shim`), -info (`ctr plugins inspect-runtime`) and CRI's direct use of a
+ * version-3 sandbox shim. Skipped, saying so, where the build is missing.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
@@ -17,6 +19,8 @@ import { settleLeaks } from '../helpers/leaks';
 const BIN = process.env.CONTAINERD2_BIN || '/var/cache/containerd-shim-rx/containerd-v2.3.7';
 const missing = !existsSync(path.join(BIN, 'containerd')) || !existsSync(path.join(BIN, 'ctr'));
 const skip = missing ? `containerd 2.3.7 is not built in ${BIN} (scripts/install-deps.sh)` : false;
+/** The containerd these tests ran against, for their names ("containerd 2.3.7"). */
+const LABEL = missing ? 'containerd 2.x' : `containerd ${execFileSync(path.join(BIN, 'containerd'), ['--version']).toString().split(/\s+/)[2]?.replace(/^v/, '').replace(/\+.*$/, '')}`;
 // The CRI helper runs `containerd` and `ctr` from PATH: put 2.3.7 first for this file's process.
 if (!missing) process.env.PATH = `${BIN}:${process.env.PATH}`;
 
@@ -36,7 +40,7 @@ after(async () => {
 /** containerd 2.3's "connecting to shim <id>" line (core/runtime/v2/shim.go makeConnection) names the version it took. */
 const connectLine = (id: string) => ctd.log().split('\n').find((l) => l.includes(`connecting to shim ${id}`)) ?? '';
 
-test('containerd 2.3.7: ctr run --rm through the shim prints the output; containerd took a version 3 ttrpc BootstrapResult', { skip }, async () => {
+test(`${LABEL}: ctr run --rm through the shim prints the output; containerd took version 3 over ttrpc from our start`, { skip }, async () => {
   const id = uniqueId('c23run');
   const r = await ctd.ctr(['run', '--runtime', SHIM_RUNTIME, '--rm', '--rootfs', rootfs, id, '/bin/echo', 'hello from 2.3']);
   assert.equal(r.code, 0, r.stderr);
@@ -46,7 +50,7 @@ test('containerd 2.3.7: ctr run --rm through the shim prints the output; contain
   assert.match(line, /version=3/, line);
 });
 
-test('containerd 2.3.7: ctr shim state and shutdown answer over task API v3 (ctr 2.x default)', { skip }, async () => {
+test(`${LABEL}: ctr shim state and shutdown answer over task API v3 (ctr 2.x default)`, { skip }, async () => {
   const id = uniqueId('c23shim');
   const run = await ctd.ctr(['run', '--runtime', SHIM_RUNTIME, '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
   assert.equal(run.code, 0, run.stderr);
@@ -74,7 +78,7 @@ test('containerd 2.3.7: ctr shim state and shutdown answer over task API v3 (ctr
   assert.equal((await ctd.ctr(['containers', 'delete', id])).code, 0);
 });
 
-test('containerd 2.3.7: ctr plugins inspect-runtime shows our -info: name, version and runc\'s features', { skip }, async () => {
+test(`${LABEL}: ctr plugins inspect-runtime shows our -info: name, version and runc's features`, { skip }, async () => {
   const r = await ctd.ctr(['plugins', 'inspect-runtime', '--runtime', SHIM_RUNTIME]);
   assert.equal(r.code, 0, r.stderr);
   const out = r.stdout.toString();
@@ -93,7 +97,7 @@ test('containerd 2.3.7: ctr plugins inspect-runtime shows our -info: name, versi
   assert.match(withOpts.stdout.toString(), /"ociVersionMax": "9\.9\.9-rx"/, withOpts.stdout.toString());
 });
 
-test('containerd 2.3.7 CRI: the pod\'s containers join the sandbox\'s serving process without `start` (task API v3, bootstrap.json), and all ends clean', { skip }, async () => {
+test(`${LABEL} CRI: the pod's containers join the sandbox's serving process without \`start\` (task API v3, bootstrap.json), and all ends clean`, { skip }, async () => {
   const env = await startCriContainerd({ name: 'cri23' });
   try {
     const pod = hostNetworkPod('pod-23', path.join(env.tmp, 'pod-logs'));
