@@ -4,7 +4,8 @@
 # through containerd-shim-rx with `ctr run --runtime <absolute path of the shim>`, and removes
 # everything it made on exit.
 #   containerd 2.3.7 by default (built by scripts/install-deps.sh into
-#   /var/cache/containerd-shim-rx/containerd-v2.3.7); DEMO_CONTAINERD=1.6 uses Debian's 1.6.
+#   ${RX_CONTAINERD_CACHE:-/var/cache/containerd-shim-rx}/containerd-v2.3.7); DEMO_CONTAINERD=1.6
+#   uses Debian's 1.6.
 #   DEMO_RUNTIME=io.containerd.runc.v2 runs the same with Go's shim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ bash scripts/install-deps.sh
 
 case ${DEMO_CONTAINERD:-2.3} in
   2.3)
-    bin=/var/cache/containerd-shim-rx/containerd-v2.3.7
+    bin=${RX_CONTAINERD_CACHE:-/var/cache/containerd-shim-rx}/containerd-v2.3.7
     for b in containerd ctr containerd-shim-runc-v2; do
       [ -x "$bin/$b" ] || { echo "demo: $bin/$b is missing (scripts/install-deps.sh builds it); DEMO_CONTAINERD=1.6 runs on Debian's containerd" >&2; exit 1; }
     done
