@@ -105,6 +105,14 @@ ctr run --runtime "$runtime" --rm --rootfs "$rootfs" "$id" /bin/sh -c 'exit 3'
 echo "ctr exited with $?"
 set -e
 
+# containerd 2.x asks the shim what it is (`<shim> -info`, a RuntimeInfo); 1.6's ctr has no such command.
+if [ "${DEMO_CONTAINERD:-2.3}" = 2.3 ]; then
+  echo "== ctr plugins inspect-runtime --runtime $runtime (the shim's -info; its head)"
+  info=$(ctr plugins inspect-runtime --runtime "$runtime")
+  printf '%s\n' "$info" | sed -n '1,7p'
+  echo "    ... and runc's features ($(printf '%s\n' "$info" | wc -l) lines in all)"
+fi
+
 # The shim's own Task API, straight from ctr: on 2.x `ctr shim state` speaks
 # containerd.task.v3.Task (its default --api-version 3); 1.6's ctr speaks v2.
 echo "== ctr run -d, then ctr shim --id $id-bg state (the shim's State, asked directly)"
