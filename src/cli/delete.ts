@@ -1,9 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Flags } from './flags';
 import { encodeDeleteResponse } from './delete-response';
+import { runcEnv } from '../runc/env';
 import { runcRoot } from '../runc/root';
+import { defaultSpawner } from '../runc/spawner';
+import { setCloexec } from '../sys/cloexec';
+import { inheritableFrom } from '../sys/fdinfo';
 import { exactPath, mountPoints, unmountAll } from '../sys/mount';
 
 /** Options the serving process recorded in the bundle at Create (binary and root of runc). */
@@ -25,9 +28,9 @@ export function bundleRuntime(bundle: string, namespace: string): BundleRuntime 
  * `delete`: containerd runs it when the serving process is gone (crashed, killed) to clean up:
  * force-delete the runc container, unmount the rootfs, and report the task as killed.
  * As the Go shim (runc manager Stop): exit status 128+SIGKILL, pid from init.pid.
- * A container that is already gone is not an error.
+ * A container that is already gone is not an error. The response goes to stdout (`write`: tests).
  */
-export async function deleteAction(flags: Flags): Promise<void> {
+export async function deleteAction(flags: Flags, write: (response: Uint8Array) => void = (r) => process.stdout.write(r)): Promise<void> {
   if (!flags.id) throw new Error('delete: -id is required');
   const bundle = flags.bundle || process.cwd();
   const rt = bundleRuntime(bundle, flags.namespace);
@@ -46,7 +49,7 @@ export async function deleteAction(flags: Flags): Promise<void> {
   } catch {
     // never started
   }
-  process.stdout.write(encodeDeleteResponse(pid, 128 + 9, new Date()));
+  write(encodeDeleteResponse(pid, 128 + 9, new Date()));
 }
 
 /**
@@ -75,10 +78,16 @@ function cleanRootfs(rootfs: string): void {
   }
 }
 
-/** Run a command; resolve with its stderr when it fails, null when it succeeds. */
+/**
+ * Run runc as the serving process does: its environment from runcEnv (no NOTIFY_SOCKET, nothing
+ * of ours), SIGKILL as its parent-death signal (setpriv), and none of our fds beyond its stdio:
+ * what we inherited without close-on-exec is marked first (koffi loads only if there is one).
+ * Resolves with its stderr when it fails, null when it succeeds.
+ */
 function run(file: string, args: string[]): Promise<string | null> {
+  for (const fd of inheritableFrom(3)) setCloexec(fd);
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = defaultSpawner(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: runcEnv() });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
     child.once('error', (e) => resolve(String(e.message)));

@@ -16,6 +16,7 @@ import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump } from '../task/dump';
 import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
+import { onIgnoredConfigKey } from '../task/options';
 import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
 import { TaskService } from '../task/service';
@@ -36,6 +37,7 @@ export async function serve(flags: Flags): Promise<void> {
   const bundle = flags.bundle || process.cwd();
   const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
   const taps = new Taps(process.env.RX_TAP, flags.debug, log);
+  onIgnoredConfigKey((key, source) => log.warn({ key, source }, 'config key ignored (not one this shim reads)'));
 
   // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
   trackNodeChildren();

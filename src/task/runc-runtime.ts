@@ -7,7 +7,7 @@ import { Runc } from '../runc/runc';
 import { runcRoot } from '../runc/root';
 import { readPidFile } from '../runc/pid-file';
 import { setprivPath } from '../runc/spawner';
-import { mountAll, unmountAll } from '../sys/mount';
+import { mountAll, unmountAllAsync } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
 import { blockDevices, metricsAny, type RuncStats } from './metrics';
 import { openIO } from './io';
@@ -21,13 +21,22 @@ export function runcRuntime(deps: { namespace: string; log: Logger }): TaskRunti
   return {
     driver: (bundle, opts) => new RuncContainerDriver(bundle, opts, deps.namespace, deps.log),
     mountAll: (mounts, target) => mountAll(mounts, target),
-    unmountAll: (target) => unmountAll(target),
+    unmountAll: (target) => unmountAllAsync(target).catch((err) => Promise.reject(rootfsUnmountError(err))),
     watchOOM: (pid, onOOM) => watchOOM(pid, onOOM),
     packProcessDetails: (execId): Any => ({
       type_url: 'containerd.runc.v1.ProcessDetails',
       value: encode('containerd.runc.v1.ProcessDetails', { exec_id: execId }),
     }),
   };
+}
+
+/**
+ * As Go's Init.delete (cmd/containerd-shim-runc-v2/process/init.go): "failed rootfs umount"
+ * wrapping the cause, a plain error there, so Unknown on the wire; ours names the path and errno.
+ */
+function rootfsUnmountError(err: unknown): ShimError {
+  // sys/mount's errors name the path they unmounted and the errno (EBUSY after the retries).
+  return new ShimError('Unknown', `failed rootfs umount: ${err instanceof Error ? err.message : String(err)}`, err);
 }
 
 /** Said once per process: without setpriv, runc children can outlive a crash of the shim. */

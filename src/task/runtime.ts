@@ -55,7 +55,8 @@ export interface RuncDriver {
 export interface TaskRuntime {
   driver(bundle: string, opts: RuncOptions): RuncDriver;
   mountAll(mounts: Array<{ type: string; source: string; options: string[] }>, target: string): void;
-  unmountAll(target: string): void;
+  /** EBUSY retries wait on timers (the event loop runs on); rejects with a ShimError naming the path. */
+  unmountAll(target: string): Promise<void>;
   packProcessDetails(execId: string): Any;
   /** Call `onOOM` when the memory cgroup of `pid` hits its limit; throws when it cannot watch. */
   watchOOM(pid: number, onOOM: () => void): { close(): void };

@@ -124,13 +124,18 @@ export class TaskService {
           init.resources = resources;
         }
       } catch (err) {
-        if (mountedRootfs) this.deps.runtime.unmountAll(mountedRootfs);
+        if (mountedRootfs) await this.deps.runtime.unmountAll(mountedRootfs).catch((e) => this.deps.log.warn({ id, err: String(e) }, 'failed to cleanup rootfs mount'));
         throw err;
       }
       const container = new Container(id, r.bundle, init, mountedRootfs, opts);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
-      if (init.pid) this.watch(container, init, window);
+      if (init.pid) {
+        this.watch(container, init, window);
+        // As the Go shim (v2.3.7 task/service.go Create): OOM is watched from create on, so an
+        // init that hits its limit as soon as it starts still gets its TaskOOM.
+        this.watchOOM(container);
+      }
       this.event(TOPIC.create, 'containerd.events.TaskCreate', id, {
         container_id: id,
         bundle: r.bundle,
@@ -179,7 +184,8 @@ export class TaskService {
     }
     const key = processKey(container.id, proc.execId);
     if (proc.kind === 'init') {
-      this.watchOOM(container);
+      // A restored init gets its pid only now.
+      if (!container.oom) this.watchOOM(container);
       this.deps.emit({
         kind: 'start',
         key,
@@ -302,7 +308,7 @@ export class TaskService {
       proc.resources?.close();
       if (proc.kind === 'init') {
         await this.driverOf(container.id).delete(container.id, signal);
-        if (container.mountedRootfs) this.deps.runtime.unmountAll(container.mountedRootfs);
+        if (container.mountedRootfs) await this.deps.runtime.unmountAll(container.mountedRootfs);
       }
     });
     if (!proc.started) this.deps.emit({ kind: 'release', key: processKey(container.id, proc.execId) });

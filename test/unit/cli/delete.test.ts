@@ -1,27 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deleteAction } from '../../../src/cli/delete';
 import { mountAll, mountPoints, unmountAll } from '../../../src/sys/mount';
 import type { Flags } from '../../../src/cli/flags';
+import { isCloexec } from '../../../src/sys/cloexec';
+import { fn } from '../../../src/sys/libc';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'rx-delete-'));
 const mountsUnder = (dir: string) => mountPoints().filter((m) => m.startsWith(dir + '/'));
 const tmpfs = { type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] };
 
-/** The delete action of a container runc never heard of (no runc call), its stdout captured. */
+/** The delete action (runc runs only if its state is left in the bundle's root), its response captured. */
 async function runDelete(bundle: string): Promise<Buffer> {
   const flags: Flags = { namespace: 'rx-unit', id: `rx-unit-${path.basename(bundle)}`, address: '', publishBinary: '', bundle, socket: '', debug: false, version: false, info: false, action: 'delete' };
   const out: Buffer[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: Uint8Array | string) => (out.push(Buffer.from(chunk)), true)) as typeof process.stdout.write;
-  try {
-    await deleteAction(flags);
-  } finally {
-    process.stdout.write = write;
-  }
+  // Not through process.stdout: under node --test it carries the test reports.
+  await deleteAction(flags, (r) => out.push(Buffer.from(r)));
   return Buffer.concat(out);
 }
 
@@ -75,5 +72,37 @@ test('delete with no rootfs, or one not mounted, just answers', async () => {
   assert.ok((await runDelete(bundle)).length > 0);
   mkdirSync(path.join(bundle, 'rootfs'));
   assert.ok((await runDelete(bundle)).length > 0);
+  rmSync(bundle, { recursive: true });
+});
+
+test('delete runs runc as the serving process does: no NOTIFY_SOCKET, SIGKILL at parent death, none of our fds', async () => {
+  const bundle = tmp();
+  const root = path.join(bundle, 'runc-root');
+  const id = `rx-unit-${path.basename(bundle)}`;
+  mkdirSync(path.join(root, 'rx-unit', id), { recursive: true }); // runc's state is left: delete calls runc
+  const fake = path.join(bundle, 'fake-runc');
+  // Reports its parent-death signal (prctl PR_GET_PDEATHSIG), NOTIFY_SOCKET and its fds from 3 up.
+  writeFileSync(
+    fake,
+    '#!/usr/bin/env python3\nimport ctypes, json, os, sys\nsig = ctypes.c_int(0)\nctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)\n' +
+      'fds = []\nfor fd in range(3, 1024):\n  try:\n    os.fstat(fd); fds.append(fd)\n  except OSError: pass\n' +
+      'json.dump({"argv": sys.argv[1:], "pdeathsig": sig.value, "notify": os.environ.get("NOTIFY_SOCKET"), "fds": fds}, open(sys.argv[2] + "/report.json", "w"))\n',
+  );
+  chmodSync(fake, 0o755);
+  writeFileSync(path.join(bundle, 'options.json'), JSON.stringify({ binary_name: fake, root }));
+  // An fd we "inherited" without close-on-exec (dup(2) clears the flag), as a careless parent leaves.
+  const file = openSync(path.join(bundle, 'options.json'), 'r');
+  const leaked = fn('int dup(int)')(file) as number;
+  assert.equal(isCloexec(leaked), false);
+  process.env.NOTIFY_SOCKET = '/run/notify/notify.sock';
+  try {
+    assert.ok((await runDelete(bundle)).length > 0);
+  } finally {
+    delete process.env.NOTIFY_SOCKET;
+    fn('int close(int)')(leaked);
+    closeSync(file);
+  }
+  const report = JSON.parse(readFileSync(path.join(root, 'rx-unit', 'report.json'), 'utf8'));
+  assert.deepEqual(report, { argv: ['--root', path.join(root, 'rx-unit'), 'delete', '--force', id], pdeathsig: 9, notify: null, fds: [] });
   rmSync(bundle, { recursive: true });
 });

@@ -63,7 +63,7 @@ function setup() {
   const runtime: TaskRuntime = {
     driver: () => fake.driver,
     mountAll: () => {},
-    unmountAll: () => {},
+    unmountAll: async () => {},
     watchOOM: () => ({ close: () => {} }),
     packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
   };

@@ -36,8 +36,8 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
   const runtime: TaskRuntime = {
     driver: () => driver,
     mountAll: (_m, target) => void calls.push(`mount ${target}`),
-    unmountAll: (target) => void calls.push(`unmount ${target}`),
-    watchOOM: () => ({ close: () => void calls.push('oom.close') }),
+    unmountAll: async (target) => void calls.push(`unmount ${target}`),
+    watchOOM: (pid) => (calls.push(`oom.watch ${pid}`), { close: () => void calls.push('oom.close') }),
     packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
   };
   return { runtime, calls };
@@ -99,6 +99,14 @@ test('an exit reaped while runc create runs, before the pid is known, is kept an
   await ctx.service.create(createReq());
   const w = await ctx.service.wait({ id: 'c1' });
   assert.equal(w.exit_status, 7);
+});
+
+test('OOM is watched from Create on, as the Go shim: an init that hits its limit as it starts still gets TaskOOM', async () => {
+  const { service, calls } = setup();
+  const { pid } = await service.create(createReq());
+  assert.ok(calls.includes(`oom.watch ${pid}`), `watched after create, before start: ${calls.join(', ')}`);
+  await service.start({ id: 'c1' });
+  assert.equal(calls.filter((c) => c.startsWith('oom.watch')).length, 1, 'watched once, not again at start');
 });
 
 test('an exit reaped while no start is in flight is not handed to a later process given the same pid', async () => {
