@@ -8,13 +8,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Code } from '../../src/errors';
 import { decode, encode } from '../../src/proto';
 import { dial, type Client } from '../../src/ttrpc/client';
 import { MAX_MESSAGE_LENGTH, MessageType } from '../../src/ttrpc/frame';
 import { startContainerd, type Containerd } from '../helpers/containerd';
+import { shimAddressOf } from '../helpers/bundle';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { assertNoLeaks, settleLeaks, snapshotLeaks, type LeakSnapshot } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
@@ -38,7 +39,7 @@ before(async () => {
   const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
   assert.equal(r.code, 0, r.stderr);
   bundle = path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', id);
-  sock = readFileSync(path.join(bundle, 'address'), 'utf8').trim().replace(/^unix:\/\//, '');
+  sock = shimAddressOf(bundle).socket;
   const c = await dial(sock);
   shimPid = decode(T + 'ConnectResponse', await c.call(TASK, 'Connect', encode(T + 'ConnectRequest', { id }))).shim_pid;
   c.close();

@@ -10,6 +10,9 @@ import { startContainerd, type Containerd } from '../helpers/containerd';
 import { buildBusyboxImage, importImage } from '../helpers/image';
 import { settleLeaks } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
+import { uniqueId } from '../helpers/tasks';
+// Container ids of this run only: runc's state root is shared by every containerd on the machine.
+const [CP1] = ['cp1'].map(uniqueId);
 
 let ctd: Containerd;
 const IMAGE = 'docker.io/library/rxtest:latest';
@@ -23,36 +26,36 @@ const counter = ['/bin/sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tm
 const count = async (id: string) => Number((await ctd.ctr(['task', 'exec', '--exec-id', `c${Date.now()}`, id, '/bin/cat', '/tmp/count'])).stdout.toString());
 
 test('checkpoint: criu\'s own words reach ctr when it fails, and the task runs on unharmed; where criu works, restore resumes the count', async () => {
-  let r = await ctd.ctr(['run', ...runtimeArgs(), '-d', IMAGE, 'cp1', ...counter]);
+  let r = await ctd.ctr(['run', ...runtimeArgs(), '-d', IMAGE, CP1, ...counter]);
   assert.equal(r.code, 0, r.stderr);
   await new Promise((res) => setTimeout(res, 500));
-  r = await ctd.ctr(['task', 'checkpoint', 'cp1'], { timeoutMs: 120000 });
+  r = await ctd.ctr(['task', 'checkpoint', CP1], { timeoutMs: 120000 });
   if (r.code !== 0) {
     console.log(`# criu cannot dump here: ${r.stderr.trim().split('\n')[0]}`);
     assert.match(r.stderr, /runc checkpoint failed: criu failed: type DUMP/, 'runc\'s words');
     assert.match(r.stderr, /criu: .*Error \(criu\//, 'criu\'s own error lines');
     assert.match(r.stderr, /path= \S+criu-dump\.log/, 'where criu\'s log was kept');
-    const before = await count('cp1');
+    const before = await count(CP1);
     await new Promise((res) => setTimeout(res, 400));
-    assert.ok((await count('cp1')) > before, 'the task still runs after the failed checkpoint');
+    assert.ok((await count(CP1)) > before, 'the task still runs after the failed checkpoint');
     r = await ctd.ctr(['task', 'ls']);
-    assert.match(r.stdout.toString(), /^cp1\s+\d+\s+RUNNING$/m);
+    assert.match(r.stdout.toString(), new RegExp(`^${CP1}\\s+\\d+\\s+RUNNING$`, 'm'));
   } else {
     const ref = r.stdout.toString().trim();
-    const before = await count('cp1');
-    await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'cp1']);
+    const before = await count(CP1);
+    await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', CP1]);
     await new Promise((res) => setTimeout(res, 500));
-    await ctd.ctr(['task', 'delete', 'cp1']);
-    await ctd.ctr(['container', 'delete', 'cp1']);
-    r = await ctd.ctr(['container', 'restore', '--live', 'cp1', ref], { timeoutMs: 120000 });
+    await ctd.ctr(['task', 'delete', CP1]);
+    await ctd.ctr(['container', 'delete', CP1]);
+    r = await ctd.ctr(['container', 'restore', '--live', CP1, ref], { timeoutMs: 120000 });
     assert.equal(r.code, 0, r.stderr);
     await new Promise((res) => setTimeout(res, 400));
-    assert.ok((await count('cp1')) > before, 'the restored process counts on from where it was');
+    assert.ok((await count(CP1)) > before, 'the restored process counts on from where it was');
   }
-  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'cp1']);
+  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', CP1]);
   await new Promise((res) => setTimeout(res, 500));
-  await ctd.ctr(['task', 'delete', 'cp1']);
-  await ctd.ctr(['container', 'delete', 'cp1']);
+  await ctd.ctr(['task', 'delete', CP1]);
+  await ctd.ctr(['container', 'delete', CP1]);
 });
 
 test('afterwards no shim process, no mount and no zombie is left', async () => {

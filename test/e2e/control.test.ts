@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
+import { shimAddressOf } from '../helpers/bundle';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { settleLeaks } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
@@ -12,13 +13,16 @@ import { updateTask } from '../helpers/tasks-grpc';
 import { dial } from '../../src/ttrpc/client';
 import { encode } from '../../src/proto';
 import { ShimError } from '../../src/errors';
+import { uniqueId } from '../helpers/tasks';
+// Container ids of this run only: runc's state root is shared by every containerd on the machine.
+const [CTL1] = ['ctl1'].map(uniqueId);
 
 let ctd: Containerd;
 let rootfs: string;
 before(async () => {
   ctd = await startContainerd({ name: 'control' });
   rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, 'ctl1', '/bin/sh', '-c', 'sleep 600 & sleep 600']);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--memory-limit', String(64 << 20), '--rootfs', rootfs, CTL1, '/bin/sh', '-c', 'sleep 600 & sleep 600']);
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => ctd?.stop());
@@ -30,7 +34,7 @@ const memoryLimit = (pid: number) =>
     : readFileSync(path.join(memoryCgroupV1(pid)!, 'memory.limit_in_bytes'), 'utf8').trim();
 
 test('ctr task metrics shows memory (with its limit), cpu and pids from the shim\'s Stats', async () => {
-  const r = await ctd.ctr(['task', 'metrics', '--format', 'json', 'ctl1']);
+  const r = await ctd.ctr(['task', 'metrics', '--format', 'json', CTL1]);
   assert.equal(r.code, 0, r.stderr);
   const m = JSON.parse(r.stdout.toString());
   // ctr prints the decoded io.containerd.cgroups.v1 (or v2) Metrics.
@@ -44,7 +48,7 @@ test('ctr task metrics shows memory (with its limit), cpu and pids from the shim
     assert.ok(m.pids.current >= 2, `sh and a sleep: ${m.pids.current}`);
   }
   // The table ctr 1.6 prints (cmd/ctr/commands/tasks/metrics.go): v1 rows are named after cgroup v1 files.
-  const table = (await ctd.ctr(['task', 'metrics', 'ctl1'])).stdout.toString();
+  const table = (await ctd.ctr(['task', 'metrics', CTL1])).stdout.toString();
   if (isCgroupV2()) {
     assert.match(table, /memory\.usage/);
   } else {
@@ -99,24 +103,24 @@ test('Stats carries the inactive file pages CRI subtracts for the working set, a
 });
 
 test('Update through containerd (Tasks/Update; ctr 1.6 has no command for it) changes the limit in the container\'s cgroup', async () => {
-  const pid = await pidOf('ctl1');
+  const pid = await pidOf(CTL1);
   assert.equal(memoryLimit(pid), String(64 << 20));
-  await updateTask(ctd.address, 'default', 'ctl1', { memory: { limit: 32 << 20 } });
+  await updateTask(ctd.address, 'default', CTL1, { memory: { limit: 32 << 20 } });
   assert.equal(memoryLimit(pid), String(32 << 20));
-  await assert.rejects(updateTask(ctd.address, 'default', 'ctl1', { memory: { limit: 'lots' } }), /runc update failed/);
+  await assert.rejects(updateTask(ctd.address, 'default', CTL1, { memory: { limit: 'lots' } }), /runc update failed/);
 });
 
 test('stats and update of a stopped task are refused with its state named', async () => {
-  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', 'ctl1']);
+  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', CTL1]);
   await new Promise((res) => setTimeout(res, 500));
   // containerd swallows a metrics error ("no metrics received"), so ask the shim on its socket.
-  const client = await dial(readFileSync(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', 'ctl1', 'address'), 'utf8'));
-  await assert.rejects(client.call('containerd.task.v2.Task', 'Stats', encode('containerd.task.v2.StatsRequest', { id: 'ctl1' })), (e: unknown) =>
-    e instanceof ShimError && e.kind === 'FailedPrecondition' && /stats of ctl1: it is stopped/.test(e.message));
+  const client = await dial(shimAddressOf(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', CTL1)).socket);
+  await assert.rejects(client.call('containerd.task.v2.Task', 'Stats', encode('containerd.task.v2.StatsRequest', { id: CTL1 })), (e: unknown) =>
+    e instanceof ShimError && e.kind === 'FailedPrecondition' && new RegExp(`stats of ${CTL1}: it is stopped`).test(e.message));
   client.close();
-  await assert.rejects(updateTask(ctd.address, 'default', 'ctl1', { memory: { limit: 16 << 20 } }), /cannot update init process ctl1: it is stopped/);
-  await ctd.ctr(['task', 'delete', 'ctl1']);
-  await ctd.ctr(['container', 'delete', 'ctl1']);
+  await assert.rejects(updateTask(ctd.address, 'default', CTL1, { memory: { limit: 16 << 20 } }), new RegExp(`cannot update init process ${CTL1}: it is stopped`));
+  await ctd.ctr(['task', 'delete', CTL1]);
+  await ctd.ctr(['container', 'delete', CTL1]);
 });
 
 test('afterwards no shim process, no mount and no zombie is left', async () => {

@@ -4,9 +4,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { settleLeaks } from '../helpers/leaks';
+import { shimAddressOf } from '../helpers/bundle';
 import { appContainer, hostNetworkPod, K8S_NAMESPACE, servingShims, startCriContainerd, type CriContainerd } from '../helpers/cri/containerd-cri';
 import type { Msg } from '../helpers/cri/client';
 
@@ -21,7 +21,7 @@ after(async () => {
   await env?.stop();
 });
 
-const taskAddress = (id: string) => readFileSync(path.join(env.ctd.state, 'io.containerd.runtime.v2.task', K8S_NAMESPACE, id, 'address'), 'utf8').trim();
+const taskAddress = (id: string) => shimAddressOf(path.join(env.ctd.state, 'io.containerd.runtime.v2.task', K8S_NAMESPACE, id)).socket;
 
 test('two pods, each with a running container, start under handler rx with grouping = "namespace"', async () => {
   for (const name of ['pod-ns-a', 'pod-ns-b']) {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { settleLeaks } from '../helpers/leaks';
+import { shimAddressOf } from '../helpers/bundle';
 import { appContainer, hostNetworkPod, K8S_NAMESPACE, servingShims, startCriContainerd, type CriContainerd } from '../helpers/cri/containerd-cri';
 import type { Msg } from '../helpers/cri/client';
 
@@ -43,7 +44,7 @@ const ctdErrors = () =>
     .join('\n');
 
 /** The shim address containerd keeps for a task (runtime/v2 bundle file `address`). */
-const taskAddress = (id: string) => readFileSync(path.join(env.ctd.state, 'io.containerd.runtime.v2.task', K8S_NAMESPACE, id, 'address'), 'utf8').trim();
+const taskAddress = (id: string) => shimAddressOf(path.join(env.ctd.state, 'io.containerd.runtime.v2.task', K8S_NAMESPACE, id)).socket;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15000): Promise<T> {
   const end = Date.now() + ms;

@@ -7,6 +7,7 @@ import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { settleLeaks, snapshotLeaks } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
+import { uniqueId } from '../helpers/tasks';
 import { socketAddress, socketPath } from '../../src/cli/address';
 
 let ctd: Containerd;
@@ -21,7 +22,8 @@ before(async () => {
 after(async () => ctd?.stop());
 
 test('three containers in one namespace are served by exactly one shim process, which leaves with the last', { skip: !!process.env.SHIM_RUNTIME && 'grouping is ours' }, async () => {
-  const ids = ['ns1', 'ns2', 'ns3'];
+  // Ids of this run only: runc's state root is shared by every containerd on the machine.
+  const ids = ['ns1', 'ns2', 'ns3'].map(uniqueId);
   for (const id of ids) {
     const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
     assert.equal(r.code, 0, r.stderr);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { decode, encode } from '../../src/proto';
 import { dial } from '../../src/ttrpc/client';
 import { startContainerd, type Containerd } from '../helpers/containerd';
+import { shimAddressOf } from '../helpers/bundle';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { assertNoLeaks, mountsUnder, settleLeaks, snapshotLeaks, type LeakSnapshot } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
@@ -35,7 +36,7 @@ before(async () => {
   const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '-d', '--rootfs', rootfs, keep, '/bin/sleep', '3600'], { namespace: NS });
   assert.equal(r.code, 0, r.stderr);
   const bundle = path.join(ctd.state, 'io.containerd.runtime.v2.task', NS, keep);
-  const c = await dial(readFileSync(path.join(bundle, 'address'), 'utf8').trim().replace(/^unix:\/\//, ''));
+  const c = await dial(shimAddressOf(bundle).socket);
   shim = decode('containerd.task.v2.ConnectResponse', await c.call('containerd.task.v2.Task', 'Connect', encode('containerd.task.v2.ConnectRequest', { id: keep }))).shim_pid;
   c.close();
 });

@@ -8,6 +8,9 @@ import { runtimeArgs } from '../helpers/shim';
 import { Publisher } from '../../src/publisher/publisher';
 import { dial } from '../../src/ttrpc/client';
 import { silentLogger } from '../../src/log';
+import { uniqueId } from '../helpers/tasks';
+// Container ids of this run only: runc's state root is shared by every containerd on the machine.
+const [TAP1] = ['tap1'].map(uniqueId);
 
 let ctd: Containerd;
 before(async () => {
@@ -42,7 +45,7 @@ test('an envelope containerd refuses (empty namespace) is counted lost at once, 
 
 test('with RX_TAP set, each tapped stream writes one structured line per event into containerd\'s log', async () => {
   const rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '--rm', '--rootfs', rootfs, 'tap1', '/bin/sh', '-c', 'exit 4']);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--rm', '--rootfs', rootfs, TAP1, '/bin/sh', '-c', 'exit 4']);
   assert.equal(r.code, 4, r.stderr);
   await new Promise((res) => setTimeout(res, 300));
   const lines = ctd

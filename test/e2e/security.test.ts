@@ -13,6 +13,7 @@ import { dial } from '../../src/ttrpc/client';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { settleLeaks } from '../helpers/leaks';
+import { HOST } from '../helpers/host';
 import { runInPty } from '../helpers/pty';
 import { runtimeArgs, SHIM_RUNTIME } from '../helpers/shim';
 import { uniqueId, waitForTask } from '../helpers/tasks';
@@ -254,7 +255,7 @@ test('what a runc and a binary:// logger inherit while another container of the 
 
   // Container A, with a terminal, kept by a ctr attached to a pty of ours.
   const a = uniqueId('tty-a');
-  const attached = runInPty(['ctr', '-a', ctd.address, '-n', ns, 'run', ...runtimeArgs(), '--runtime-config-path', grouped, '-t', '--rootfs', rootfs, a, '/bin/sleep', '600'], { timeoutMs: 120000 });
+  const attached = runInPty([HOST.ctr, '-a', ctd.address, '-n', ns, 'run', ...runtimeArgs(), '--runtime-config-path', grouped, '-t', '--rootfs', rootfs, a, '/bin/sleep', '600'], { timeoutMs: 120000 });
   attached.catch(() => undefined);
   const b = uniqueId('logged-b');
   try {

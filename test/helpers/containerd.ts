@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from './run';
 import { registerHarnessDir, snapshotLeaks, unmountUnder } from './leaks';
+import { announceHost, CTR_ENV, HOST, hostAt } from './host';
 
 export interface CtrOptions {
   input?: Buffer | string;
@@ -48,15 +49,18 @@ function exited(proc: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** `ctr -a <address> ...args` with the ctr of the containerd under test (helpers/host.ts). */
+export const runCtr = (address: string, args: string[], o: CtrOptions & { ctr?: string } = {}): Promise<RunResult> =>
+  run(o.ctr ?? HOST.ctr, ['-a', address, ...(o.namespace === undefined ? [] : ['-n', o.namespace]), ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000, env: CTR_ENV });
+
 /**
- * A private containerd on its own root, state and sockets in a temp dir — never the machine's
- * default one (/run/containerd/containerd.sock). CRI is off unless asked for. Resolves once
- * `ctr version` answers.
+ * A private containerd (the one under test, helpers/host.ts) on its own root, state and sockets
+ * in a temp dir — never the machine's default one (/run/containerd/containerd.sock). CRI is off
+ * unless asked for. Resolves once `ctr version` answers.
  */
 export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info'; bin?: string } = {}): Promise<Containerd> {
-  // bin: a directory holding the containerd and ctr to use (e.g. the built 2.3.7); PATH's otherwise.
-  const containerdBin = opts.bin ? path.join(opts.bin, 'containerd') : 'containerd';
-  const ctrBin = opts.bin ? path.join(opts.bin, 'ctr') : 'ctr';
+  // bin: a directory holding the containerd and ctr to use instead of the host's (helpers/host.ts).
+  const host = opts.bin ? hostAt(opts.bin) : HOST;
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
   registerHarnessDir(dir);
   const address = path.join(dir, 'containerd.sock');
@@ -64,12 +68,14 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const root = path.join(dir, 'root');
   const state = path.join(dir, 'state');
   const configPath = path.join(dir, 'config.toml');
+  announceHost(host);
+  // CRI would start CNI and image services we do not need and take seconds.
+  const disabled = [...host.disabledAlways, ...(opts.cri ? [] : host.disabledWithoutCri)];
   const config = [
-    'version = 2',
+    `version = ${host.configVersion}`,
     `root = "${root}"`,
     `state = "${state}"`,
-    // CRI would start CNI and image services we do not need and take seconds.
-    opts.cri ? '' : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    disabled.length ? `disabled_plugins = ${JSON.stringify(disabled)}` : '',
     '',
     '[grpc]',
     `  address = "${address}"`,
@@ -88,16 +94,20 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const log = () => readFileSync(logFile, 'utf8');
   let proc: ChildProcess;
 
-  const ctr = (args: string[], o: CtrOptions = {}) => run(ctrBin, ['-a', address, '-n', o.namespace ?? 'default', ...args], { input: o.input, endInputAfter: o.endInputAfter, timeoutMs: o.timeoutMs ?? 60000 });
+  const ctr = (args: string[], o: CtrOptions = {}) => runCtr(address, args, { ...o, namespace: o.namespace ?? 'default', ctr: host.ctr });
+  // The host's own directory first: containerd looks a runtime's shim binary up on PATH
+  // (v2.3.7 core/runtime/v2/shim_manager.go resolveRuntimePath), and runc's must be its own version's.
+  const env = { ...process.env, ...opts.env };
+  env.PATH = `${host.binDir}:${env.PATH ?? ''}`;
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');
-    proc = spawn(containerdBin, ['--config', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env } });
+    proc = spawn(host.containerd, ['--config', configPath], { stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const until = Date.now() + 30000;
     while (Date.now() < until) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`containerd exited at start (${proc.exitCode ?? proc.signalCode}); its log ends:\n${log().slice(-3000)}`);
-      const r = await run(ctrBin, ['-a', address, 'version'], { timeoutMs: 5000 }).catch(() => null);
+      const r = await runCtr(address, ['version'], { timeoutMs: 5000, ctr: host.ctr }).catch(() => null);
       if (r?.code === 0) return;
       await sleep(100);
     }
@@ -115,7 +125,7 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     pid: () => proc.pid!,
     log,
     ctr,
-    ctrSpawn: (args, namespace = 'default') => spawn(ctrBin, ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    ctrSpawn: (args, namespace = 'default') => spawn(host.ctr, ['-a', address, '-n', namespace, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CTR_ENV }),
     async restart() {
       proc.kill('SIGKILL');
       await exited(proc, 10000);

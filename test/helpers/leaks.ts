@@ -1,6 +1,7 @@
 import { AssertionError } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { SHIM_MARKS } from './shim';
 
 /** What a test run could leave behind on the machine. */
@@ -18,6 +19,20 @@ interface Proc {
   ppid: number;
   state: string;
   cmdline: string;
+  /** the basename of the program the process runs: argv[0], or for node the script it runs */
+  program: string;
+}
+
+/**
+ * The program of a command line: argv[0]'s basename, or for node the first argument that is no
+ * flag (our launcher runs as `node [flags] .../containerd-shim-rx-v2 ...`). Only this is matched
+ * against the shim marks: the words may also sit in a directory name (containerd 2.3's cache dir
+ * /var/cache/containerd-shim-rx/...) or in an argument (`ctr run --runtime .../containerd-shim-rx-v2`).
+ */
+function programOf(argv: string[]): string {
+  const first = path.basename(argv[0] ?? '');
+  if (first !== 'node') return first;
+  return path.basename(argv.slice(1).find((a) => !a.startsWith('-')) ?? '');
 }
 
 /** Every harness containerd's temp dir, registered by startContainerd; never forgotten, so a
@@ -35,8 +50,9 @@ function procs(): Proc[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       // comm may hold spaces and parentheses: the fields after it start past the last ')'.
       const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      out.push({ pid: Number(name), ppid: Number(after[1]), state: after[0], cmdline: cmdline || stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1) });
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const cmdline = argv.join(' ');
+      out.push({ pid: Number(name), ppid: Number(after[1]), state: after[0], cmdline: cmdline || stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1), program: programOf(argv) });
     } catch {
       // the process is gone
     }
@@ -64,7 +80,7 @@ function scan(dirs: string[]): { snap: LeakSnapshot; byPid: Map<number, Proc> } 
   const all = procs();
   const byPid = new Map(all.map((p) => [p.pid, p]));
   const ours = (p: Proc) => dirs.some((d) => p.cmdline.includes(d));
-  const shims = all.filter((p) => SHIM_MARKS.some((m) => p.cmdline.includes(m)) && ours(p));
+  const shims = all.filter((p) => SHIM_MARKS.some((m) => p.program.startsWith(m)) && ours(p));
   const containerds = all.filter((p) => /^(\S*\/)?containerd /.test(p.cmdline) && ours(p));
   const harness = new Set([process.pid, ...shims.map((p) => p.pid), ...containerds.map((p) => p.pid)]);
   const zombies = all.filter((p) => p.state === 'Z' && (harness.has(p.ppid) || !byPid.has(p.ppid)));

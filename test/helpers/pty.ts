@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { CTR_ENV } from './host';
 
 /**
  * Run a command under a pseudo-terminal of `rows` x `cols` (python3's pty module), as a person
@@ -27,7 +28,7 @@ sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(st))
 `;
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', script, String(opts.rows ?? 24), String(opts.cols ?? 80), String((opts.delayMs ?? 0) / 1000), opts.input ?? '', ...argv]);
+    const child = spawn('python3', ['-c', script, String(opts.rows ?? 24), String(opts.cols ?? 80), String((opts.delayMs ?? 0) / 1000), opts.input ?? '', ...argv], { env: CTR_ENV });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

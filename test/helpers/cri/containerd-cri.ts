@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../containerd';
+import { HOST, hostAt, type Host } from '../host';
 import { buildBusyboxImage, importImage } from '../image';
 import { CriClient, type Msg } from './client';
 
@@ -29,44 +30,52 @@ export interface CriContainerd {
 }
 
 /**
- * The CRI part of containerd 1.6's config.toml (version 2). `rxConfigPath`: our shim's own TOML
+ * The CRI part of config.toml for the containerd under test (helpers/host.ts): 1.6's version 2
+ * tables all sit under grpc.v1.cri; 2.x splits them into cri.v1.images (snapshotter, the sandbox
+ * image as pinned_images.sandbox), cri.v1.runtime (containerd.runtimes, cni,
+ * restrict_oom_score_adj) and grpc.v1.cri (the streaming server) — containerd v2.3.7
+ * plugins/cri/{images,runtime}/plugin.go configMigration. `rxConfigPath`: our shim's own TOML
  * config, passed to it through runtimeoptions.v1.Options ConfigPath.
  */
-export function criConfig(o: { tmp: string; rxConfigPath?: string }): string {
+export function criConfig(o: { tmp: string; rxConfigPath?: string; host?: Host }): string {
   const cni = path.join(o.tmp, 'cni');
-  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  const host = o.host ?? HOST;
+  const { server, runtime, images } = host.cri;
+  const v1 = host.configVersion === 2;
   return [
-    `[${cri}]`,
-    `  sandbox_image = "${PAUSE_IMAGE}"`,
-    // CRI gives sandboxes oom_score_adj -998; these machines refuse a negative one to us.
-    '  restrict_oom_score_adj = true',
+    `[${server}]`,
     // Port 0: several private containerds may run at once; the streaming server is not used.
     '  stream_server_address = "127.0.0.1"',
     '  stream_server_port = "0"',
-    `[${cri}.containerd]`,
-    '  snapshotter = "overlayfs"',
+    ...(v1 ? [`  sandbox_image = "${PAUSE_IMAGE}"`] : [`[${images}]`, '  snapshotter = "overlayfs"', `[${images}.pinned_images]`, `  sandbox = "${PAUSE_IMAGE}"`]),
+    ...(v1 ? [] : [`[${runtime}]`]),
+    // CRI gives sandboxes oom_score_adj -998; these machines refuse a negative one to us.
+    '  restrict_oom_score_adj = true',
+    `[${runtime}.containerd]`,
+    ...(v1 ? ['  snapshotter = "overlayfs"'] : []),
     '  default_runtime_name = "runc"',
-    `[${cri}.containerd.runtimes.rx]`,
+    `[${runtime}.containerd.runtimes.rx]`,
     '  runtime_type = "io.containerd.rx.v2"',
     ...(o.rxConfigPath
       ? [
-          `[${cri}.containerd.runtimes.rx.options]`,
+          `[${runtime}.containerd.runtimes.rx.options]`,
           // CRI sends a non-runc runtime's options as runtimeoptions.v1.Options (pkg/cri/config).
           '  TypeUrl = "runtimeoptions.v1.Options"',
           `  ConfigPath = "${o.rxConfigPath}"`,
         ]
       : []),
-    `[${cri}.containerd.runtimes.runc]`,
+    `[${runtime}.containerd.runtimes.runc]`,
     '  runtime_type = "io.containerd.runc.v2"',
     // Host-network pods need no CNI; empty dirs keep CRI from reading the machine's.
-    `[${cri}.cni]`,
-    `  bin_dir = "${path.join(cni, 'bin')}"`,
+    `[${runtime}.cni]`,
+    v1 ? `  bin_dir = "${path.join(cni, 'bin')}"` : `  bin_dirs = ["${path.join(cni, 'bin')}"]`,
     `  conf_dir = "${path.join(cni, 'conf')}"`,
     '',
   ].join('\n');
 }
 
-export async function startCriContainerd(o: { name?: string; rxConfigToml?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CriContainerd> {
+/** `bin`: a directory with the containerd and ctr to use instead of the host's (helpers/host.ts). */
+export async function startCriContainerd(o: { name?: string; rxConfigToml?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): Promise<CriContainerd> {
   // Made before containerd's own dir, since its config names the CNI dirs and our TOML.
   const tmp = mkdtempSync(path.join(os.tmpdir(), `rx-${o.name ?? 'cri'}-tmp-`));
   mkdirSync(path.join(tmp, 'cni/bin'), { recursive: true });
@@ -79,7 +88,8 @@ export async function startCriContainerd(o: { name?: string; rxConfigToml?: stri
   const ctd = await startContainerd({
     name: o.name ?? 'cri',
     cri: true,
-    configExtra: criConfig({ tmp, rxConfigPath }),
+    configExtra: criConfig({ tmp, rxConfigPath, host: o.bin ? hostAt(o.bin) : HOST }),
+    bin: o.bin,
     env: { ...o.env, PATH: `${REPO_BIN}:${process.env.PATH}` },
   });
   const cri = new CriClient(ctd.address);
