@@ -30,7 +30,9 @@ import type { Publisher, PublisherStats } from './publisher/publisher';
 import type { Exit } from './streams/exits$';
 import type { ShimSignal } from './streams/signals$';
 import { createShutdown, type Shutdown, type ShutdownCallback, type ShutdownOptions, type Stopped, type StopReason } from './streams/shutdown$';
-import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from './task/lifecycle$';
+import { exitAfterStart$ } from './ordering/exit-after-start';
+import { initExitAfterExecExits } from './ordering/init-exit-after-exec-exits';
+import type { Lifecycle } from './ordering/lifecycle';
 import type { TaskService } from './task/service';
 import type { Server } from './ttrpc/server';
 

@@ -11,7 +11,7 @@ import { shim$, type ShimDeps, type ShimPublisher, type ShimService } from '../.
 import type { TaskEvent } from '../../../src/publisher/envelope';
 import type { Exit } from '../../../src/streams/exits$';
 import type { ShimSignal } from '../../../src/streams/signals$';
-import type { Lifecycle } from '../../../src/task/lifecycle$';
+import type { Lifecycle } from '../../../src/ordering/lifecycle';
 
 const STATS = { published: 2, delivered: 2, lost: 0, pending: 0 };
 const ev = (topic: string): TaskEvent => ({ topic, type: 'x', containerId: 'c1', event: {} });
