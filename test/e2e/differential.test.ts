@@ -42,9 +42,10 @@ const scenarios: Scenario[] = [
       // Wait can answer before the task reads STOPPED (through either runtime a Delete at once may
       // be refused as running), so the delete follows the state, as CRI's follows the TaskExit.
       const state = await c.waitState('STOPPED');
+      const status = await waitProcess(c.ctd.address, NS, c.id);
       const del = await c.ctr(['task', 'delete', c.id]);
       await c.ctr(['container', 'delete', c.id]);
-      return { kill: kill.code, wait: waited.stdout.trim(), state, delete: del.code, deleteOut: del.stdout.replace(/\d+/g, 'N') };
+      return { kill: kill.code, wait: waited.code, status, state, delete: del.code, deleteOut: del.stdout.replace(/\d+/g, 'N') };
     },
   },
   {
@@ -186,6 +187,38 @@ const scenarios: Scenario[] = [
       const del = await c.ctr(['task', 'delete', c.id]);
       await c.ctr(['container', 'delete', c.id]);
       return { wait, execWaited, execState, state, delete: del.code };
+    },
+  },
+  {
+    name: 'an exec while its container is paused',
+    run: async (c) => {
+      await c.runDetached(['/bin/sleep', '600']);
+      await c.waitState('RUNNING');
+      await execProcess(c.ctd.address, NS, c.id, 'e1', ['/bin/sleep', '600']);
+      await startProcess(c.ctd.address, NS, c.id, 'e1');
+      const pause = await c.ctr(['task', 'pause', c.id]);
+      const execPaused = await c.state('e1');
+      const resume = await c.ctr(['task', 'resume', c.id]);
+      const execResumed = await c.state('e1');
+      await killProcess(c.ctd.address, NS, c.id, 'e1', 9);
+      const execExit = await waitProcess(c.ctd.address, NS, c.id, 'e1');
+      await deleteProcess(c.ctd.address, NS, c.id, 'e1');
+      await c.remove();
+      return { pause: pause.code, execPaused, resume: resume.code, execResumed, execExit };
+    },
+  },
+  {
+    name: 'Kill and state of an exec never started',
+    run: async (c) => {
+      await c.runDetached(['/bin/sleep', '600']);
+      await c.waitState('RUNNING');
+      await execProcess(c.ctd.address, NS, c.id, 'e1', ['/bin/sleep', '600']);
+      const state = await c.state('e1');
+      const kill = await codeOf(killProcess(c.ctd.address, NS, c.id, 'e1', 9));
+      const del = await codeOf(deleteProcess(c.ctd.address, NS, c.id, 'e1'));
+      const after = await c.state('e1');
+      await c.remove();
+      return { state, kill, delete: del, after };
     },
   },
   {
