@@ -73,7 +73,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'Delete of a running task',
-    differs: { code: 'intentional: more precise where Go says Unknown (issue 11: the task is running, FailedPrecondition)' },
+    differs: { code: 'intentional: more precise where Go says Unknown (v2.3.7 cmd/containerd-shim-runc-v2/process/init_state.go runningState.Delete: a plain error)' },
     run: async (c) => {
       await c.runDetached(['/bin/sleep', '600']);
       await c.waitState('RUNNING');
@@ -99,7 +99,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'exec of a nonexistent binary',
-    differs: { start: 'ours: Start of an exec whose binary is missing answers Internal; Go answers Unknown' },
+    differs: { start: 'ours: a runc exec failure is Internal (src/runc/errors.ts kindOf falls back to Internal); Go answers Unknown (containerd 1.6 shows both as Unknown)' },
     run: async (c) => {
       await c.runDetached(['/bin/sleep', '600']);
       await c.waitState('RUNNING');
