@@ -7,7 +7,7 @@ import { Writer } from 'protobufjs/minimal';
  * ctr 2.x no longer prints (errdefs 1.0 WithMessage keeps only the message). The requests go
  * through containerd to the shim, as kubelet's do.
  */
-async function call(address: string, namespace: string, method: string, req: Uint8Array): Promise<Buffer> {
+export async function call(address: string, namespace: string, method: string, req: Uint8Array): Promise<Buffer> {
   const client = new grpc.Client(`unix://${address}`, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set('containerd-namespace', namespace);
