@@ -1,88 +1,234 @@
 /**
- * The composition of the serving process: sources (signals$, exits$, shutdown) in, the task
- * service's lifecycle out to the publisher, and the one stream serve waits on.
- * Each stage is an epic, `(input$, deps) => output$`, with its effects injected so marble
- * tests can drive it.
+ * The composition root of the serving process. Read shim$ (at the end) top to bottom: the
+ * sources (signals$, exits$) in, the plugins, the task service's lifecycle through the
+ * ordering rules to the publisher, the listen, and serve$, the one stop path.
+ * Each stage is an epic, `(input$, deps) => output$`, with its effects injected so tests can
+ * drive it; cli/serve.ts only creates the sources and effects and turns the outcome into an
+ * exit code.
  */
+import type net from 'node:net';
 import {
-  concat,
   concatMap,
   defer,
   filter,
+  finalize,
   from,
-  of,
   ignoreElements,
   map,
   merge,
+  type MonoTypeOperatorFunction,
   type Observable,
-  race,
-  type SchedulerLike,
-  asyncScheduler,
+  type ObservableInput,
+  Subject,
   take,
-  timer,
+  tap,
 } from 'rxjs';
+import type { Logger } from './log';
+import { loadAll$, type Registration } from './plugins';
+import type { TaskEvent } from './publisher/envelope';
+import type { Publisher, PublisherStats } from './publisher/publisher';
+import type { Exit } from './streams/exits$';
 import type { ShimSignal } from './streams/signals$';
+import { createShutdown, type Shutdown, type ShutdownCallback, type ShutdownOptions, type Stopped, type StopReason } from './streams/shutdown$';
+import { exitAfterStart$ } from './ordering/exit-after-start';
+import { initExitAfterExecExits } from './ordering/init-exit-after-exec-exits';
+import type { Lifecycle } from './ordering/lifecycle';
+import type { TaskService } from './task/service';
+import type { Server } from './ttrpc/server';
 
-export type StopReason = 'shutdown' | 'SIGTERM' | 'SIGINT';
-export type DrainOutcome = 'drained' | 'timeout';
+export type { StopReason } from './streams/shutdown$';
 
-export interface ServeOutcome {
-  reason: StopReason;
-  drain: DrainOutcome;
+/**
+ * The stop path's stages, registered with the shutdown service in this order, each run once the
+ * one before it has settled, the whole within the 5 s budget (STOP_BUDGET_MS):
+ * 1. stop accepting: no new connection, and the socket file is gone (containerd cannot dial a
+ *    stopping shim; Go's task service registers RemoveSocket as a shutdown callback).
+ * 2. close the event queue: what the service emits from now on is counted as lost, so the
+ *    drain below has an end.
+ * 3. drain the publisher: every queued event delivered or given up.
+ * 4. close connections: each once its calls in flight are answered. A Wait on a running task
+ *    is never answered: the budget ends it, and serve$ then cuts what is left.
+ */
+export interface StopEffects {
+  stopAccepting: ShutdownCallback;
+  closeEvents: ShutdownCallback;
+  drainPublisher: ShutdownCallback;
+  closeConnections: ShutdownCallback;
+}
+
+/** The stages' names as the shutdown service logs them, in the order they run. */
+export const STOP_STAGES = ['stop accepting', 'close the event queue', 'drain the publisher', 'close connections'] as const;
+
+/** Registers the stop path's stages with the shutdown service, in their order (see StopEffects). */
+export function registerStop(shutdown: Pick<Shutdown, 'register'>, effects: StopEffects): void {
+  const [accepting, events, drain, connections] = STOP_STAGES;
+  shutdown.register(accepting, effects.stopAccepting);
+  shutdown.register(events, effects.closeEvents);
+  shutdown.register(drain, effects.drainPublisher);
+  shutdown.register(connections, effects.closeConnections);
+}
+
+/** What was still open when the stop ended, cut off then (counted as lost). */
+export interface Cut {
+  connections: number;
+  calls: number;
+}
+
+export interface ServeOutcome extends Stopped {
+  cut: Cut;
 }
 
 export interface ServeDeps {
   signals$: Observable<ShimSignal>;
-  /** Emits once when the shutdown service has run its callbacks. */
-  shutdownDone$: Observable<void>;
-  /** Stop accepting and close the listening socket (and remove its file). */
-  stopServing(): Observable<unknown> | Promise<unknown> | void;
-  /** Emits (or resolves) when every queued event has been delivered or counted as lost. */
-  drainPublisher(): Observable<unknown> | Promise<unknown>;
-  drainTimeoutMs?: number;
-  scheduler?: SchedulerLike;
+  shutdown: Pick<Shutdown, 'shutdown' | 'done$'>;
+  /** Close every connection now (server.close()); says what it cut off. */
+  closeAll(): Cut;
 }
 
-/** An injected effect's result as an observable: a Promise or Observable as is, nothing as done. */
-const effect = (r: Observable<unknown> | Promise<unknown> | void): Observable<unknown> =>
-  r === undefined ? of(undefined) : from(r);
-
-/** The drain budget containerd's Go shim gives its publisher after serve returns. */
-export const DRAIN_TIMEOUT_MS = 5000;
-
 /**
- * stopRequest$: the first reason to stop — the shutdown service finished, or SIGTERM/SIGINT.
- * SIGPIPE and SIGCHLD are not reasons. Emits once and completes; as hot as its sources.
+ * exitSignal$: SIGTERM and SIGINT, the signals that mean stop (SIGPIPE and SIGCHLD do not).
+ * Completes when signals$ does; as hot as signals$.
  */
-export const stopRequest$ = (deps: Pick<ServeDeps, 'signals$' | 'shutdownDone$'>): Observable<StopReason> =>
-  merge(
-    deps.shutdownDone$.pipe(map((): StopReason => 'shutdown')),
-    deps.signals$.pipe(
-      filter((s): s is 'SIGTERM' | 'SIGINT' => s === 'SIGTERM' || s === 'SIGINT'),
-      map((s): StopReason => s),
-    ),
-  ).pipe(take(1));
+export const exitSignal$ = (signals$: Observable<ShimSignal>): Observable<StopReason> =>
+  signals$.pipe(filter((s): s is 'SIGTERM' | 'SIGINT' => s === 'SIGTERM' || s === 'SIGINT'));
 
 /**
- * drain$: 'drained' when the publisher has delivered or given up every queued event, or
- * 'timeout' when the budget runs out first. Emits once and completes; cold.
- */
-export const drain$ = (deps: Pick<ServeDeps, 'drainPublisher' | 'drainTimeoutMs' | 'scheduler'>): Observable<DrainOutcome> =>
-  race(
-    defer(() => effect(deps.drainPublisher())).pipe(take(1), map((): DrainOutcome => 'drained')),
-    timer(deps.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, deps.scheduler ?? asyncScheduler).pipe(map((): DrainOutcome => 'timeout')),
-  ).pipe(take(1));
-
-/**
- * serve$: waits for a stop request, then stops serving and drains the publisher, raced against
- * a 5 s timer. Emits one ServeOutcome and completes — only after the drain or the timer,
- * whichever is first. Cold: subscribing is serving.
+ * serve$: the one stop path. A SIGTERM/SIGINT asks the shutdown service to stop, as the Task
+ * API's Shutdown does (Go: handleExitSignals calls sd.Shutdown, pkg/shim/shim_unix.go), so both
+ * run the same stages in the same order under the same budget; once the service is done (or
+ * its budget ran out) every connection left is closed. Emits one ServeOutcome and completes;
+ * cold: subscribing listens for the signals.
  */
 export const serve$ = (deps: ServeDeps): Observable<ServeOutcome> =>
-  stopRequest$(deps).pipe(
-    concatMap((reason) =>
-      concat(defer(() => effect(deps.stopServing())).pipe(ignoreElements()), drain$(deps)).pipe(
-        map((drain): ServeOutcome => ({ reason, drain })),
-      ),
+  merge(
+    exitSignal$(deps.signals$).pipe(
+      tap((reason) => deps.shutdown.shutdown(reason)),
+      ignoreElements(),
     ),
+    deps.shutdown.done$,
+  ).pipe(
+    take(1),
+    map((stopped): ServeOutcome => ({ ...stopped, cut: deps.closeAll() })),
   );
+
+/** The hot sources the serving process is made of, created by cli/serve.ts (they hold OS handlers). */
+export interface ShimSources {
+  /** signals$: the OS signals a shim handles; hot, shared. */
+  signals$: Observable<ShimSignal>;
+  /** exits$: reaped children (the reaper runs while subscribed); hot, shared. */
+  exits$: Observable<Exit>;
+}
+
+/** What the plugins and the server are to shim$: only what it calls. */
+export type ShimPublisher = Pick<Publisher, 'publish' | 'drain' | 'snapshot'>;
+export type ShimService = Pick<TaskService, 'dispose' | 'snapshot'>;
+export type ShimServer = Pick<Server, 'serve' | 'stopAccepting' | 'shutdown' | 'close'>;
+
+/** The effects shim$ is wired from, injected so tests replace each. */
+export interface ShimDeps<S extends ShimService = ShimService> {
+  log: Logger;
+  /** The tap of a named stream into the log (streams/tap.ts). */
+  tap<T>(name: string): MonoTypeOperatorFunction<T>;
+  /** The event publisher plugin's instance. */
+  publisher(): ShimPublisher;
+  /** The task service plugin's instance, given what it shares with the rest of the process. */
+  taskService(shared: { exits$: Observable<Exit>; emit: (item: Lifecycle) => void; shutdown: Shutdown }): S;
+  /** Our ttrpc server for the loaded service (its registry and peer check); other services may ask the shutdown service too. */
+  server(service: S, shutdown: Shutdown): ShimServer;
+  /** The listener containerd's `start` bound for us (fd 3): one value. */
+  listen(): ObservableInput<net.Server>;
+  /** Remove our socket file (once we stop accepting). */
+  removeSocket(): void;
+  /** The SIGUSR1 state dump (task/dump.ts stateDump). */
+  dump(sources: { service: S; publisher: ShimPublisher }): unknown;
+  shutdownOptions?: ShutdownOptions;
+}
+
+export interface ShimOutcome extends ServeOutcome {
+  events: PublisherStats;
+}
+
+const SHUTDOWN_PLUGIN = 'io.containerd.internal.v1';
+const EVENT_PLUGIN = 'io.containerd.event.v1';
+const TTRPC_PLUGIN = 'io.containerd.ttrpc.v1';
+
+/**
+ * events$: the service's lifecycle through the ordering rules (an exit after its start, an
+ * init's exit after its execs'), as the publisher takes them. Completes when lifecycle$ does; cold.
+ */
+export const events$ = (lifecycle$: Observable<Lifecycle>, tap$: ShimDeps['tap']): Observable<TaskEvent> =>
+  exitAfterStart$(lifecycle$.pipe(tap$<Lifecycle>('lifecycle'))).pipe(initExitAfterExecExits, tap$<TaskEvent>('events'));
+
+/**
+ * shim$: the serving process, top to bottom (Go: pkg/shim/shim.go run). The reaper first, so
+ * no child's exit is missed; the plugins in dependency order (shutdown, publisher, task); the
+ * service's lifecycle through ordering to the publisher; the SIGUSR1 dump; the listen; then
+ * serve$, the one stop path. Emits one ShimOutcome and completes; cold: subscribing is
+ * serving, and unsubscribing (or the end) tears everything down — the server's connections,
+ * the service, the reaper and the signal handlers.
+ */
+export const shim$ = <S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>): Observable<ShimOutcome> =>
+  defer(() => {
+    const shutdown = createShutdown({ log: (msg, err) => deps.log.error({ err: String(err) }, msg), ...deps.shutdownOptions });
+    const lifecycle$ = new Subject<Lifecycle>();
+    const registrations: Registration[] = [
+      { type: SHUTDOWN_PLUGIN, id: 'shutdown', init: () => shutdown },
+      { type: EVENT_PLUGIN, id: 'publisher', init: () => deps.publisher() },
+      {
+        type: TTRPC_PLUGIN,
+        id: 'task',
+        requires: [EVENT_PLUGIN, SHUTDOWN_PLUGIN],
+        init: (loaded) =>
+          deps.taskService({ exits$: sources.exits$, emit: (item) => lifecycle$.next(item), shutdown: loaded.get(SHUTDOWN_PLUGIN) as Shutdown }),
+      },
+    ];
+    return merge(
+      // Held for the life of shim$: the reaper (and with it the signal handlers).
+      sources.exits$.pipe(ignoreElements()),
+      loadAll$(registrations, deps.log).pipe(concatMap((plugins) => serving$(sources, deps, shutdown, lifecycle$, plugins))),
+    ).pipe(take(1));
+  });
+
+/** serving$: from loaded plugins to the end of the stop; tears the server and the service down at its end. */
+function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>, shutdown: Shutdown, lifecycle$: Observable<Lifecycle>, plugins: Map<string, unknown>): Observable<ShimOutcome> {
+  const publisher = plugins.get(EVENT_PLUGIN) as ShimPublisher;
+  const service = plugins.get(TTRPC_PLUGIN) as S;
+  const server = deps.server(service, shutdown);
+  registerStop(shutdown, {
+    stopAccepting: () => {
+      server.stopAccepting();
+      deps.removeSocket();
+    },
+    // The publisher takes no more events (each one after is counted as lost) ...
+    closeEvents: () => void publisher.drain().catch(() => undefined),
+    // ... and delivers or gives up what it holds.
+    drainPublisher: () => publisher.drain(),
+    closeConnections: () => server.shutdown(),
+  });
+  return merge(
+    // Subscribed before the listen: no call can emit before the ordering rules listen.
+    events$(lifecycle$, deps.tap).pipe(
+      tap((ev) => publisher.publish(ev)),
+      ignoreElements(),
+    ),
+    // SIGUSR1: the state dump into our log (as the Go shim's stack dump); never Node's inspector.
+    sources.signals$.pipe(
+      filter((s) => s === 'SIGUSR1'),
+      tap(() => deps.log.info({ dump: deps.dump({ service, publisher }) }, 'state dump')),
+      ignoreElements(),
+    ),
+    from(deps.listen()).pipe(
+      take(1),
+      concatMap((listener) => {
+        server.serve(listener);
+        return serve$({ signals$: sources.signals$, shutdown, closeAll: () => server.close() });
+      }),
+      map((outcome): ShimOutcome => ({ ...outcome, events: publisher.snapshot() })),
+    ),
+  ).pipe(
+    finalize(() => {
+      server.close();
+      service.dispose();
+    }),
+  );
+}

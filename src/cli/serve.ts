@@ -1,13 +1,11 @@
 import { constants, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { filter, lastValueFrom, share, Subject } from 'rxjs';
+import { filter, lastValueFrom, share } from 'rxjs';
 import { createLogger, type Logger } from '../log';
-import { serve$ } from '../pipeline';
-import { loadAll$, type Registration } from '../plugins';
+import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
 import { createExits$ } from '../streams/exits$';
-import { createShutdown, type Shutdown } from '../streams/shutdown$';
 import { createSignals$ } from '../streams/signals$';
 import { Taps } from '../streams/tap';
 import { cloexecFrom } from '../sys/cloexec';
@@ -15,7 +13,6 @@ import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump } from '../task/dump';
-import { exitAfterStart$, initExitAfterExecExits, type Lifecycle } from '../task/lifecycle$';
 import { onIgnoredConfigKey } from '../task/options';
 import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
@@ -46,97 +43,68 @@ export async function serve(flags: Flags): Promise<void> {
   // Tap before share: one log line per event, however many subscribers.
   const signals$ = createSignals$().pipe(taps.tap('signals'), share());
   const exits$ = createExits$(signals$.pipe(filter((s) => s === 'SIGCHLD'))).pipe(taps.tap('exits'), share());
-  // Hold the reaper (and the signal handlers) for the life of the process.
-  const reaping = exits$.subscribe();
-
-  const shutdown = createShutdown((msg, err) => log.error({ err: String(err) }, msg));
-  const lifecycle$ = new Subject<Lifecycle>();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? '';
 
-  const registrations: Registration[] = [
-    { type: 'io.containerd.internal.v1', id: 'shutdown', init: () => shutdown },
-    {
-      type: 'io.containerd.event.v1',
-      id: 'publisher',
-      init: () =>
-        new Publisher({
-          namespace: flags.namespace,
-          connect: () => dial(ttrpcAddress),
-          log: log.child({ plugin: 'publisher' }),
-        }),
-    },
-    {
-      type: 'io.containerd.ttrpc.v1',
-      id: 'task',
-      requires: ['io.containerd.event.v1', 'io.containerd.internal.v1'],
-      init: (loaded) => {
-        const publisher = loaded.get('io.containerd.event.v1') as Publisher;
-        const service = new TaskService({
-          namespace: flags.namespace,
-          exits$,
-          emit: (item) => lifecycle$.next(item),
-          runtime: runcRuntime({ namespace: flags.namespace, log }),
-          shutdown: loaded.get('io.containerd.internal.v1') as Shutdown,
-          log: log.child({ plugin: 'task' }),
-          version: VERSION,
-        });
-        // The ordering rules sit between the service and the publisher.
-        exitAfterStart$(lifecycle$.pipe(taps.tap('lifecycle')))
-          .pipe(initExitAfterExecExits, taps.tap('events'))
-          .subscribe((ev) => publisher.publish(ev));
-        return service;
-      },
-    },
-  ];
-
-  const plugins = await lastValueFrom(loadAll$(registrations, log));
-  const publisher = plugins.get('io.containerd.event.v1') as Publisher;
-  const service = plugins.get('io.containerd.ttrpc.v1') as TaskService;
-
-  // SIGUSR1: the state dump into our log (as the Go shim's stack dump); never Node's inspector.
-  signals$.pipe(filter((s) => s === 'SIGUSR1')).subscribe(() => log.info({ dump: stateDump({ service, publisher }) }, 'state dump'));
-
-  const registry = new ServiceRegistry();
-  registry.register(TASK_SERVICE, taskHandlers(service));
-  registry.register(TASK_SERVICE_V3, taskHandlers(service));
-  registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
-  const server = new Server(registry, {
-    log: (level, msg, fields) => log[level](fields ?? {}, msg),
-    // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.
-    peerCheck: (socket) => {
-      const why = refuseOtherUser(peerCred(socket));
-      if (why) log.warn({ reason: why }, 'ttrpc: connection refused');
-      return !why;
-    },
-  });
-  const listener = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    // containerd's `start` created and bound the socket; we inherit it as fd 3.
-    listener.listen({ fd: 3 }, resolve);
-  });
-  server.serve(listener);
-  log.info({ version: VERSION, bundle }, 'serving');
-
+  // The whole serving process is one stream (pipeline.ts shim$); here only its effects.
   const outcome = await lastValueFrom(
-    serve$({
-      signals$,
-      shutdownDone$: shutdown.done$,
-      stopServing: async () => {
-        await server.shutdown();
-        // `start` names our socket with -socket: with grouping, the first bundle may be long gone.
-        const address = flags.socket || readAddress(bundle);
-        if (address) removeSocket(address);
+    shim$<TaskService>(
+      { signals$, exits$ },
+      {
+        log,
+        tap: (name) => taps.tap(name),
+        publisher: () => new Publisher({ namespace: flags.namespace, connect: () => dial(ttrpcAddress), log: log.child({ plugin: 'publisher' }) }),
+        taskService: ({ exits$, emit, shutdown }) =>
+          new TaskService({
+            namespace: flags.namespace,
+            exits$,
+            emit,
+            runtime: runcRuntime({ namespace: flags.namespace, log }),
+            shutdown,
+            log: log.child({ plugin: 'task' }),
+            version: VERSION,
+          }),
+        server: (service, shutdown) => {
+          const registry = new ServiceRegistry();
+          registry.register(TASK_SERVICE, taskHandlers(service));
+          registry.register(TASK_SERVICE_V3, taskHandlers(service));
+          registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
+          const server = new Server(registry, {
+            log: (level, msg, fields) => log[level](fields ?? {}, msg),
+            // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.
+            peerCheck: (socket) => {
+              const why = refuseOtherUser(peerCred(socket));
+              if (why) log.warn({ reason: why }, 'ttrpc: connection refused');
+              return !why;
+            },
+          });
+          return server;
+        },
+        listen: async () => {
+          const listener = net.createServer();
+          await new Promise<void>((resolve, reject) => {
+            listener.once('error', reject);
+            // containerd's `start` created and bound the socket; we inherit it as fd 3.
+            listener.listen({ fd: 3 }, resolve);
+          });
+          log.info({ version: VERSION, bundle }, 'serving');
+          return listener;
+        },
+        removeSocket: () => {
+          // `start` names our socket with -socket: with grouping, the first bundle may be long gone.
+          const address = flags.socket || readAddress(bundle);
+          if (address) removeSocket(address);
+        },
+        dump: stateDump,
       },
-      drainPublisher: () => publisher.drain(),
-    }),
+    ),
   );
-  const stats = publisher.snapshot();
-  log.info({ ...outcome, ...stats, lost: stats.lost + stats.pending }, 'shim exiting');
-  reaping.unsubscribe();
-  service.dispose();
+  const stats = outcome.events;
+  // What is still queued at the bound is lost with the process; calls cut off get no answer.
+  const lost = { events: stats.lost + stats.pending, calls: outcome.cut.calls };
+  log[outcome.outcome === 'done' ? 'info' : 'warn']({ ...outcome, lost }, 'shim exiting');
   await flushLog(log);
-  process.exit(outcome.drain === 'drained' ? 0 : 1);
+  // As the Go shim (pkg/shim/shim.go run): 1 for a failed callback or "shim shutdown timeout".
+  process.exit(outcome.outcome === 'done' ? 0 : 1);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
 import { ExitRouter, type StartWindow } from './exit-router';
-import { processKey, type Lifecycle } from './lifecycle$';
+import { processKey, type Lifecycle } from '../ordering/lifecycle';
 import { runcOptions } from './options';
 import { NOT_EXITED_AT, Process } from './process';
 import { parseStdioUri } from './io/stdio';

@@ -41,6 +41,7 @@ export class Server {
   private readonly conns = new Set<Connection>();
   private readonly listeners: net.Server[] = [];
   private closing = false;
+  private listenersClosed?: Promise<unknown>;
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -64,22 +65,39 @@ export class Server {
   }
 
   /**
-   * Stop accepting; let each connection finish its calls in flight and close once idle
-   * (Go's Shutdown closes idle connections); resolves when every connection is gone.
+   * Stop accepting: the listeners close now (a connection that still arrives is dropped);
+   * connections open now keep being served. Idempotent.
    */
-  async shutdown(): Promise<void> {
+  stopAccepting(): void {
+    if (this.listenersClosed) return;
     this.closing = true;
-    // net.Server.close calls back only once every connection has ended: start it, don't wait yet.
-    const listenersClosed = Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
-    await Promise.all([...this.conns].map((c) => c.drain()));
-    await listenersClosed;
+    // net.Server.close calls back only once every connection has ended: start it, don't wait.
+    this.listenersClosed = Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
   }
 
-  /** Close the listeners and every connection now; handlers in flight see their signal abort. */
-  close(): void {
-    this.closing = true;
-    for (const l of this.listeners) l.close();
-    for (const c of this.conns) c.close();
+  /**
+   * Stop accepting; let each connection finish its calls in flight and close once idle
+   * (Go's Shutdown closes idle connections); resolves when every connection is gone. With a
+   * call that never ends (a Wait on a running task) it never resolves: the caller bounds it.
+   */
+  async shutdown(): Promise<void> {
+    this.stopAccepting();
+    await Promise.all([...this.conns].map((c) => c.drain()));
+    await this.listenersClosed;
+  }
+
+  /**
+   * Close the listeners and every connection now; handlers in flight see their signal abort.
+   * Returns what was cut off: the connections still open and the calls in flight on them.
+   */
+  close(): { connections: number; calls: number } {
+    this.stopAccepting();
+    const cut = { connections: this.conns.size, calls: 0 };
+    for (const c of this.conns) {
+      cut.calls += c.stats().callsInFlight;
+      c.close();
+    }
+    return cut;
   }
 
   private accept(socket: net.Socket): void {

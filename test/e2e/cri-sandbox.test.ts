@@ -49,7 +49,7 @@ let shimPid = 0;
 
 /** Our extra handler: the same shim, with CRI's sandbox-API path (the one line docs/kubernetes.md gives). */
 const sandboxerRuntime = [
-  `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${HANDLER}]`,
+  `[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.${HANDLER}]`, // config version 3 (the harness writes 3 for 2.x)
   '  runtime_type = "io.containerd.rx.v2"',
   '  sandboxer = "shim"',
   '',

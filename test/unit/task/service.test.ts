@@ -6,7 +6,8 @@ import { silentLogger } from '../../../src/log';
 import type { TaskEvent } from '../../../src/publisher/envelope';
 import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
-import { exitAfterStart$, type Lifecycle } from '../../../src/task/lifecycle$';
+import { exitAfterStart$ } from '../../../src/ordering/exit-after-start';
+import type { Lifecycle } from '../../../src/ordering/lifecycle';
 import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
