@@ -359,6 +359,11 @@ export class TaskService {
     const signo: number = r.signal ?? 0;
     proc.check('kill');
     if (proc.kind === 'init') {
+      // An init whose exit is recorded: runc kill (without --all) can only say "container not
+      // running", which Go's checkKillError makes NotFound; answer that without the runc call.
+      // On 1.6, CRI's SIGKILL after the grace races the exit's Delete, after which containerd
+      // closes the task's ttrpc client: a Kill still waiting on runc then fails "ttrpc: closed".
+      if (proc.exit && !r.all) throw notFound(`process ${proc.name} already finished`);
       await this.driverOf(container.id).kill(container.id, signo, !!r.all, !!proc.exit, signal);
     } else {
       // As Go's execProcess.kill: not started is FailedPrecondition, finished is NotFound.

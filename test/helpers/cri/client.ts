@@ -65,6 +65,8 @@ export class CriClient {
   /** ExecSync; `timeout` in seconds (0: none), the call's own deadline a little later. */
   execSync = (id: string, cmd: string[], timeout = 30) =>
     this.call('RuntimeService', 'ExecSync', { container_id: id, cmd, timeout }, (timeout + 10) * 1000) as Promise<{ stdout: Buffer; stderr: Buffer; exit_code: number }>;
+  containerStats = (id: string) => this.call('RuntimeService', 'ContainerStats', { container_id: id }).then((r) => r.stats as Msg);
+  reopenContainerLog = (id: string) => this.call('RuntimeService', 'ReopenContainerLog', { container_id: id });
   imageStatus = (image: string) => this.call('ImageService', 'ImageStatus', { image: { image } }).then((r) => r.image as Msg | null);
 
   close(): void {

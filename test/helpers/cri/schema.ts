@@ -119,6 +119,14 @@ const runtimeV1 = {
     ExecSyncRequest: msg({ container_id: f('string', 1), cmd: rep('string', 2), timeout: f('int64', 3) }),
     ExecSyncResponse: msg({ stdout: f('bytes', 1), stderr: f('bytes', 2), exit_code: f('int32', 3) }),
 
+    UInt64Value: msg({ value: f('uint64', 1) }),
+    MemoryUsage: msg({ timestamp: f('int64', 1), working_set_bytes: f('UInt64Value', 2), available_bytes: f('UInt64Value', 3), usage_bytes: f('UInt64Value', 4), rss_bytes: f('UInt64Value', 5) }),
+    ContainerStats: msg({ memory: f('MemoryUsage', 3) }),
+    ContainerStatsRequest: msg({ container_id: f('string', 1) }),
+    ContainerStatsResponse: msg({ stats: f('ContainerStats', 1) }),
+    ReopenContainerLogRequest: msg({ container_id: f('string', 1) }),
+    ReopenContainerLogResponse: msg({}),
+
     Image: msg({ id: f('string', 1), repo_tags: rep('string', 2), repo_digests: rep('string', 3), size: f('uint64', 4) }),
     ImageStatusRequest: msg({ image: f('ImageSpec', 1), verbose: f('bool', 2) }),
     ImageStatusResponse: msg({ image: f('Image', 1), info: map(2) }),
@@ -137,6 +145,8 @@ const runtimeV1 = {
         ListContainers: rpc('ListContainers'),
         ContainerStatus: rpc('ContainerStatus'),
         ExecSync: rpc('ExecSync'),
+        ContainerStats: rpc('ContainerStats'),
+        ReopenContainerLog: rpc('ReopenContainerLog'),
       },
     },
     ImageService: { methods: { ImageStatus: rpc('ImageStatus') } },
