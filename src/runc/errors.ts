@@ -22,5 +22,7 @@ export function kindOf(message: string): ErrorKind {
   if (/not running|container is stopped|process already finished|not paused|is paused|cannot be paused|not started/i.test(message)) {
     return 'FailedPrecondition';
   }
-  return 'Internal';
+  // Anything else is a plain error in the Go shim (go-runc returns fmt errors), which errdefs'
+  // ToGRPC sends as Unknown: the same code here (test/e2e/differential.test.ts compares it).
+  return 'Unknown';
 }

@@ -99,7 +99,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'exec of a nonexistent binary',
-    differs: { start: 'ours: a runc exec failure is Internal (src/runc/errors.ts kindOf falls back to Internal); Go answers Unknown (containerd 1.6 shows both as Unknown)' },
     run: async (c) => {
       await c.runDetached(['/bin/sleep', '600']);
       await c.waitState('RUNNING');

@@ -84,7 +84,7 @@ test('a failure carries runc\'s own words from its JSON log, the exit status, an
       return true;
     });
     process.env.FAIL_WITH = 'unable to apply cgroup configuration';
-    await assert.rejects(runc().start('c1'), (e: unknown) => e instanceof RuncError && e.kind === 'Internal' && /unable to apply cgroup configuration/.test(e.message));
+    await assert.rejects(runc().start('c1'), (e: unknown) => e instanceof RuncError && e.kind === 'Unknown' && /unable to apply cgroup configuration/.test(e.message));
   } finally {
     delete process.env.FAIL_WITH;
   }
@@ -184,7 +184,7 @@ test('only the error logged by this call is reported, not an older one in the sa
   writeFileSync(path.join(dir, 'silent-runc'), '#!/bin/sh\necho "silent failure" >&2\nexit 2\n');
   chmodSync(path.join(dir, 'silent-runc'), 0o755);
   const silent = new Runc({ binary: path.join(dir, 'silent-runc'), log: path.join(dir, 'shared-log.json'), logFormat: 'json' });
-  await assert.rejects(silent.start('c1'), (e: unknown) => e instanceof RuncError && e.kind === 'Internal' && e.message === 'runc start failed: silent failure: exit status 2');
+  await assert.rejects(silent.start('c1'), (e: unknown) => e instanceof RuncError && e.kind === 'Unknown' && e.message === 'runc start failed: silent failure: exit status 2');
 });
 
 test('readPidFile reads the pid runc wrote', async () => {
