@@ -106,6 +106,19 @@ export class Process {
     for (const w of this.waiters.splice(0)) w(this.waitAnswer);
   }
 
+  /** A promise of the exit, and a way to forget it (a Kill that races the exit must not pile up waiters). */
+  exitOrForget(): { exited: Promise<ExitStatus>; forget: () => void } {
+    if (this.exit) return { exited: Promise.resolve(this.exit), forget: () => {} };
+    let waiter!: (e: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((resolve) => (waiter = resolve));
+    this.waiters.push(waiter);
+    const forget = () => {
+      const i = this.waiters.indexOf(waiter);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
+    return { exited, forget };
+  }
+
   wait(): Promise<ExitStatus> {
     if (this.exit) return Promise.resolve(this.exit);
     if (this.waitAnswer) return Promise.resolve(this.waitAnswer);

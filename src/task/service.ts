@@ -364,7 +364,22 @@ export class TaskService {
       // On 1.6, CRI's SIGKILL after the grace races the exit's Delete, after which containerd
       // closes the task's ttrpc client: a Kill still waiting on runc then fails "ttrpc: closed".
       if (proc.exit && !r.all) throw notFound(`process ${proc.name} already finished`);
-      await this.driverOf(container.id).kill(container.id, signo, !!r.all, !!proc.exit, signal);
+      const killing = this.driverOf(container.id).kill(container.id, signo, !!r.all, !!proc.exit, signal);
+      if (r.all || signo === 0) {
+        await killing;
+        return {};
+      }
+      // The same race from the other side: the init exits while runc kill still runs. Its target
+      // gone, the Kill answers at once (one of Go's answers in that race), before containerd 1.6
+      // acts on the TaskExit and closes the connection under a Kill still waiting on runc.
+      const { exited, forget } = proc.exitOrForget();
+      try {
+        await Promise.race([killing, exited]);
+      } finally {
+        forget();
+        killing.catch((err) => this.deps.log.debug({ id: container.id, err: String(err) }, 'runc kill after the exit'));
+      }
+      return {};
     } else {
       // As Go's execProcess.kill: not started is FailedPrecondition, finished is NotFound.
       if (!proc.pid) throw failedPrecondition(`process ${proc.name} is not started`);

@@ -12,7 +12,7 @@ import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 /** A runtime that makes no container: pids are handed out, exits are pushed by the test. */
-function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: number) => void } = {}) {
+function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: number) => void; onKill?: () => Promise<void> } = {}) {
   const calls: string[] = [];
   let nextPid = 1000;
   const resources = () => ({ drained: async () => {}, closeStdin: () => {}, close: () => calls.push('io.close') });
@@ -23,7 +23,10 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
       hooks.onStart?.(id);
     },
     exec: async (id, execId) => (calls.push(`exec ${id} ${execId}`), { pid: ++nextPid, resources: resources() }),
-    kill: async (id, sig) => void calls.push(`kill ${id} ${sig}`),
+    kill: async (id, sig) => {
+      calls.push(`kill ${id} ${sig}`);
+      await hooks.onKill?.();
+    },
     delete: async (id) => void calls.push(`delete ${id}`),
     ps: async () => [1001],
     initExited: async (id) => void calls.push(`initExited ${id}`),
@@ -44,7 +47,7 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
   return { runtime, calls };
 }
 
-function setup(hooks?: { onStart?: (id: string) => void; onCreate?: (pid: number) => void }) {
+function setup(hooks?: { onStart?: (id: string) => void; onCreate?: (pid: number) => void; onKill?: () => Promise<void> }) {
   const exits$ = new Subject<Exit>();
   const lifecycle$ = new Subject<Lifecycle>();
   const published: TaskEvent[] = [];
@@ -108,6 +111,32 @@ test('OOM is watched from Create on, as the Go shim: an init that hits its limit
   assert.ok(calls.includes(`oom.watch ${pid}`), `watched after create, before start: ${calls.join(', ')}`);
   await service.start({ id: 'c1' });
   assert.equal(calls.filter((c) => c.startsWith('oom.watch')).length, 1, 'watched once, not again at start');
+});
+
+test('an init that exits while runc kill still runs: Kill answers at the exit, not when runc returns (containerd 1.6 closes the connection on that exit)', async () => {
+  let release!: () => void;
+  const runcKill = new Promise<void>((r) => (release = r));
+  const ctx = setup({ onKill: () => runcKill });
+  const { pid } = await ctx.service.create(createReq());
+  await ctx.service.start({ id: 'c1' });
+  let answered = false;
+  const kill = ctx.service.kill({ id: 'c1', signal: 9 }).then(() => (answered = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(answered, false, 'waits on runc while the init runs');
+  ctx.exits$.next({ pid, status: 137, time: new Date() });
+  await kill;
+  assert.equal(answered, true, 'answered once the exit is recorded, runc kill still running');
+  release();
+});
+
+test('a Kill that runc answers leaves no exit waiter behind (repeated signals to a running init)', async () => {
+  const ctx = setup();
+  const { pid } = await ctx.service.create(createReq());
+  await ctx.service.start({ id: 'c1' });
+  for (let i = 0; i < 100; i++) await ctx.service.kill({ id: 'c1', signal: 1 });
+  const c = ctx.service.snapshot().containers[0];
+  assert.equal((c.init as unknown as { waiters: unknown[] }).waiters.length, 0);
+  ctx.exits$.next({ pid, status: 0, time: new Date() });
 });
 
 test('an exit reaped while no start is in flight is not handed to a later process given the same pid', async () => {
