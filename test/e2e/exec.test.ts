@@ -6,8 +6,7 @@ import { startContainerd, type Containerd } from '../helpers/containerd';
 import { shimAddressOf } from '../helpers/bundle';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { settleLeaks } from '../helpers/leaks';
-import { runtimeArgs } from '../helpers/shim';
-import { uniqueId } from '../helpers/tasks';
+import { uniqueId, ctrTasks } from '../helpers/tasks';
 import { execProcess, grpcError, killProcess, pauseTask } from '../helpers/tasks-grpc';
 import { dial } from '../../src/ttrpc/client';
 import { encode } from '../../src/proto';
@@ -26,24 +25,7 @@ before(async () => {
 after(async () => ctd?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function runDetached(id: string, cmd = ['/bin/sleep', '600']) {
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, ...cmd]);
-  assert.equal(r.code, 0, r.stderr);
-}
-async function status(id: string): Promise<string> {
-  const line = (await ctd.ctr(['task', 'ls'])).stdout.toString().split('\n').find((l) => l.startsWith(id + ' '));
-  return line?.trim().split(/\s+/)[2] ?? 'missing';
-}
-async function waitStatus(id: string, want: string) {
-  for (let i = 0; i < 50 && (await status(id)) !== want; i++) await sleep(100);
-  assert.equal(await status(id), want);
-}
-async function remove(id: string) {
-  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-  await waitStatus(id, 'STOPPED');
-  await ctd.ctr(['task', 'delete', id]);
-  await ctd.ctr(['container', 'delete', id]);
-}
+const { runDetached, status, waitStatus, remove } = ctrTasks(() => ctd, () => rootfs);
 
 test('ctr task exec prints the output and returns the exit status', async () => {
   await runDetached(EX1);

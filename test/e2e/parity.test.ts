@@ -12,6 +12,7 @@ import { Reader, Writer } from 'protobufjs/minimal';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { runtimeArgs } from '../helpers/shim';
+import { ctrTasks } from '../helpers/tasks';
 import { dial } from '../../src/ttrpc/client';
 import { decode, encode } from '../../src/proto';
 
@@ -31,24 +32,7 @@ after(async () => ctd?.stop());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bundleOf = (id: string) => path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', id);
 
-async function runDetached(id: string, cmd = ['/bin/sleep', '600']) {
-  const r = await ctd.ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs, id, ...cmd]);
-  assert.equal(r.code, 0, r.stderr);
-}
-async function status(id: string): Promise<string> {
-  const line = (await ctd.ctr(['task', 'ls'])).stdout.toString().split('\n').find((l) => l.startsWith(id + ' '));
-  return line?.trim().split(/\s+/)[2] ?? 'missing';
-}
-async function waitStatus(id: string, want: string) {
-  for (let i = 0; i < 100 && (await status(id)) !== want; i++) await sleep(100);
-  assert.equal(await status(id), want);
-}
-async function remove(id: string) {
-  await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-  await waitStatus(id, 'STOPPED');
-  await ctd.ctr(['task', 'delete', id]);
-  await ctd.ctr(['container', 'delete', id]);
-}
+const { runDetached, status, waitStatus, remove } = ctrTasks(() => ctd, () => rootfs, 100);
 
 /** One unary call of containerd's own gRPC API; the message bytes are built by the caller. */
 async function containerdCall(method: string, req: Uint8Array): Promise<Buffer> {

@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { runtimeArgs } from './shim';
 import type { Containerd } from './containerd';
 
 export interface TaskRow {
@@ -37,3 +39,31 @@ export async function waitForTask(ctd: Containerd, id: string, status = 'RUNNING
  * already exists").
  */
 export const uniqueId = (name: string): string => `${name}-${process.pid}`;
+
+/**
+ * ctr-driven task steps for a test file's own containerd and rootfs (given as getters: both are
+ * set in its before hook): run detached, read and await a status, kill and remove.
+ * `tries` bounds waitStatus at that many 100 ms looks.
+ */
+export function ctrTasks(ctd: () => Containerd, rootfs: () => string, tries = 50) {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function runDetached(id: string, cmd = ['/bin/sleep', '600']) {
+    const r = await ctd().ctr(['run', ...runtimeArgs(), '-d', '--rootfs', rootfs(), id, ...cmd]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  async function status(id: string): Promise<string> {
+    const line = (await ctd().ctr(['task', 'ls'])).stdout.toString().split('\n').find((l) => l.startsWith(id + ' '));
+    return line?.trim().split(/\s+/)[2] ?? 'missing';
+  }
+  async function waitStatus(id: string, want: string) {
+    for (let i = 0; i < tries && (await status(id)) !== want; i++) await sleep(100);
+    assert.equal(await status(id), want);
+  }
+  async function remove(id: string) {
+    await ctd().ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+    await waitStatus(id, 'STOPPED');
+    await ctd().ctr(['task', 'delete', id]);
+    await ctd().ctr(['container', 'delete', id]);
+  }
+  return { runDetached, status, waitStatus, remove };
+}
