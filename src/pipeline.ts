@@ -10,6 +10,7 @@ import type net from 'node:net';
 import {
   concatMap,
   defer,
+  EMPTY,
   filter,
   finalize,
   from,
@@ -141,6 +142,8 @@ export interface ShimDeps<S extends ShimService = ShimService> {
   removeSocket(): void;
   /** The SIGUSR1 state dump (task/dump.ts stateDump). */
   dump(sources: { service: S; publisher: ShimPublisher }): unknown;
+  /** The debug socket (debug/server.ts debugServer$): serves while subscribed, closed at the end of the stop. */
+  debug?(sources: { service: S; publisher: ShimPublisher }): Observable<never>;
   shutdownOptions?: ShutdownOptions;
 }
 
@@ -217,6 +220,8 @@ function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>
       tap(() => deps.log.info({ dump: deps.dump({ service, publisher }) }, 'state dump')),
       ignoreElements(),
     ),
+    // The debug socket, beside ours: up with the service, down with the rest at the stop's end.
+    deps.debug?.({ service, publisher }) ?? EMPTY,
     from(deps.listen()).pipe(
       take(1),
       concatMap((listener) => {

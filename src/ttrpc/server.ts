@@ -15,7 +15,12 @@ export interface ServerOptions {
   peerCheck?: (socket: net.Socket) => boolean;
   /** Per-connection bounds (limits.ts says why each default is what it is). */
   limits?: Partial<ConnectionLimits>;
+  /** Told of each dispatched call once it is answered (the debug socket's calls stream and metrics). */
+  onCall?: OnCall;
 }
+
+/** One answered call: what was asked, its status code and how long it took. */
+export type OnCall = (call: { service: string; method: string; payload: Buffer; code: number; ms: number }) => void;
 
 /** What one connection holds now (for tests and state dumps). */
 export interface ConnectionStats {
@@ -115,7 +120,7 @@ export class Server {
       this.log('warn', 'ttrpc: connection refused by peer check');
       return void socket.destroy();
     }
-    const conn = new Connection(socket, this.registry, { ...DEFAULT_LIMITS, ...this.opts.limits }, (l, m, f) => this.log(l, m, f));
+    const conn = new Connection(socket, this.registry, { ...DEFAULT_LIMITS, ...this.opts.limits }, (l, m, f) => this.log(l, m, f), this.opts.onCall);
     this.conns.add(conn);
     socket.once('close', () => this.conns.delete(conn));
   }
@@ -159,6 +164,7 @@ class Connection {
     private readonly registry: ServiceRegistry,
     private readonly limits: ConnectionLimits,
     private readonly log: Log,
+    private readonly onCall?: OnCall,
   ) {
     // One listener per call in flight: many calls on one connection is the normal case.
     setMaxListeners(0, this.gone.signal);
@@ -280,10 +286,14 @@ class Connection {
   private call(streamId: number, req: Request): void {
     this.inflight.set(streamId, req.payload.length);
     this.inflightBytes += req.payload.length;
+    const began = performance.now();
     this.registry
       .dispatch(req, this.gone.signal)
       .then(
-        ({ status, payload }) => this.respond(streamId, status, payload),
+        ({ status, payload }) => {
+          this.respond(streamId, status, payload);
+          this.told(req, status.code, began);
+        },
         (err) => this.respond(streamId, { code: Code.Internal, message: String(err) }),
       )
       .finally(() => {
@@ -292,6 +302,15 @@ class Connection {
         if (this.draining && this.inflight.size === 0) this.close();
         else this.pump();
       });
+  }
+
+  private told(req: Request, code: number, began: number): void {
+    if (!this.onCall) return;
+    try {
+      this.onCall({ service: req.service, method: req.method, payload: req.payload, code, ms: performance.now() - began });
+    } catch (err) {
+      this.log('debug', 'ttrpc: onCall failed', { err: String(err) });
+    }
   }
 
   private respond(streamId: number, status: Status, payload: Buffer = EMPTY): void {
