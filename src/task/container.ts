@@ -1,4 +1,4 @@
-import type { RuncOptions } from './options';
+import type { RuncOptions } from '../runc/options';
 import type { Process } from './process';
 
 /** A container the shim serves: its bundle, its init, its execs, and what it mounted. */

@@ -1,6 +1,6 @@
 import type { Any } from '../proto';
 import type { Stdio } from './io/stdio';
-import type { RuncOptions } from './options';
+import type { RuncOptions } from '../runc/options';
 import type { ProcessResources } from './process';
 
 /** containerd.runc.v1.CheckpointOptions (runtime/v2/runc/options/oci.proto). */
@@ -24,7 +24,7 @@ export interface Spawned {
 
 /**
  * What the task service needs of the container runtime for one container. The real one drives
- * runc (runc-runtime.ts); tests pass a fake, so the service is tested without runc. `signal` is
+ * runc (src/runc/runtime.ts); tests pass a fake, so the service is tested without runc. `signal` is
  * the call's (aborted at its deadline or when its client goes): the runc it runs is killed then.
  */
 export interface RuncDriver {

@@ -10,7 +10,7 @@ import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
 import { ExitRouter, type StartWindow } from './exit-router';
 import { processKey, type Lifecycle } from '../ordering/lifecycle';
-import { runcOptions } from './options';
+import { runcOptions } from '../runc/options';
 import { NOT_EXITED_AT, Process } from './process';
 import { parseStdioUri } from './io/stdio';
 import { statusNumber } from './state';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { decode, encode, fromTimestamp } from '../../../src/proto';
-import { SANDBOX_SERVICE, sandboxHandlers } from '../../../src/sandbox/register';
+import { SANDBOX_SERVICE, sandboxHandlers } from '../../../src/sandbox/ttrpc-binding';
 import { SandboxService } from '../../../src/sandbox/service';
 import type { Holder } from '../../../src/sandbox/holder';
 import { createShutdown } from '../../../src/streams/shutdown$';

@@ -5,7 +5,7 @@ import { fn } from '../../../src/sys/libc';
 import { Container } from '../../../src/task/container';
 import { stateDump } from '../../../src/task/dump';
 import { Process } from '../../../src/task/process';
-import { runcOptions } from '../../../src/task/options';
+import { runcOptions } from '../../../src/runc/options';
 
 const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
 

@@ -16,9 +16,9 @@ import { createShutdown } from '../../../src/streams/shutdown$';
 import { exitAfterStart$ } from '../../../src/ordering/exit-after-start';
 import { initExitAfterExecExits } from '../../../src/ordering/init-exit-after-exec-exits';
 import type { Lifecycle } from '../../../src/ordering/lifecycle';
-import { runcOptions } from '../../../src/task/options';
+import { runcOptions } from '../../../src/runc/options';
 import type { ProcessResources } from '../../../src/task/process';
-import { execFileName, runcRuntime } from '../../../src/task/runc-runtime';
+import { execFileName, runcRuntime } from '../../../src/runc/runtime';
 import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 

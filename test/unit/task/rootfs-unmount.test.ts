@@ -14,7 +14,7 @@ import { isKind, ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import { mountAll, mountPoints, unmountAll } from '../../../src/sys/mount';
-import { runcRuntime } from '../../../src/task/runc-runtime';
+import { runcRuntime } from '../../../src/runc/runtime';
 import type { RuncDriver } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 

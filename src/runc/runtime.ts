@@ -3,17 +3,17 @@ import path from 'node:path';
 import { notFound, ShimError } from '../errors';
 import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
-import { Runc } from '../runc/runc';
-import { runcRoot } from '../runc/root';
-import { readPidFile } from '../runc/pid-file';
-import { setprivPath } from '../runc/spawner';
+import { Runc } from './runc';
+import { runcRoot } from './root';
+import { readPidFile } from './pid-file';
+import { setprivPath } from './spawner';
 import { mountAll, unmountAllAsync } from '../sys/mount';
 import { isCgroupV2, watchOOM } from '../sys/eventfd';
 import { blockDevices, metricsAny, type RuncStats } from './metrics';
-import { openIO } from './io';
-import type { Stdio } from './io/stdio';
+import { openIO } from '../task/io';
+import type { Stdio } from '../task/io/stdio';
 import type { RuncOptions } from './options';
-import type { CheckpointOptions, RuncDriver, Spawned, TaskRuntime } from './runtime';
+import type { CheckpointOptions, RuncDriver, Spawned, TaskRuntime } from '../task/runtime';
 
 
 /** The task runtime over the runc binary: one driver per container, configured by its options. */
