@@ -2,6 +2,7 @@ import { constants, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share } from 'rxjs';
+import { within } from '../deadline';
 import { createLogger, type Logger } from '../log';
 import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
@@ -119,9 +120,9 @@ function openLogFifo(bundle: string): number {
   }
 }
 
-function flushLog(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    log.flush(() => resolve());
-    setTimeout(resolve, 200).unref();
-  });
+/** How long the last log lines may take to reach containerd's log fifo before the process exits. */
+const LOG_FLUSH_MS = 200;
+
+async function flushLog(log: Logger): Promise<void> {
+  await within(new Promise<void>((resolve) => log.flush(() => resolve())), LOG_FLUSH_MS);
 }
