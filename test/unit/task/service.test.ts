@@ -11,8 +11,16 @@ import type { Lifecycle } from '../../../src/ordering/lifecycle';
 import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
+interface Hooks {
+  onStart?: (id: string) => void;
+  onCreate?: (pid: number) => void;
+  /** Runs as runc exec would return the pid. */
+  onExec?: (pid: number) => void;
+  onKill?: () => Promise<void>;
+}
+
 /** A runtime that makes no container: pids are handed out, exits are pushed by the test. */
-function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: number) => void; onKill?: () => Promise<void> } = {}) {
+function fakeRuntime(hooks: Hooks = {}) {
   const calls: string[] = [];
   let nextPid = 1000;
   const resources = () => ({ drained: async () => {}, closeStdin: () => {}, close: () => calls.push('io.close') });
@@ -22,7 +30,7 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
       calls.push(`start ${id}`);
       hooks.onStart?.(id);
     },
-    exec: async (id, execId) => (calls.push(`exec ${id} ${execId}`), { pid: ++nextPid, resources: resources() }),
+    exec: async (id, execId) => (calls.push(`exec ${id} ${execId}`), hooks.onExec?.(nextPid + 1), { pid: ++nextPid, resources: resources() }),
     kill: async (id, sig) => {
       calls.push(`kill ${id} ${sig}`);
       await hooks.onKill?.();
@@ -47,7 +55,7 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
   return { runtime, calls };
 }
 
-function setup(hooks?: { onStart?: (id: string) => void; onCreate?: (pid: number) => void; onKill?: () => Promise<void> }) {
+function setup(hooks?: Hooks) {
   const exits$ = new Subject<Exit>();
   const lifecycle$ = new Subject<Lifecycle>();
   const published: TaskEvent[] = [];
@@ -228,4 +236,31 @@ test('Stats of a running init returns the runtime\'s Any; of a stopped one is Fa
   exits$.next({ pid, status: 0, time: new Date() });
   await service.wait({ id: 'c1' });
   await assert.rejects(service.stats({ id: 'c1' }), (e: unknown) => kindOf('FailedPrecondition')(e) && /stats of c1: it is stopped/.test((e as Error).message));
+});
+
+const execReq = (execId: string) => ({
+  id: 'c1',
+  exec_id: execId,
+  stdin: '',
+  stdout: '',
+  stderr: '',
+  terminal: false,
+  spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from('{"args":["true"],"cwd":"/"}') },
+});
+
+test('an exec id deleted without a start and added again: the new exec\'s exit, reaped before its Start returns, is still published after its TaskExecStarted', async () => {
+  let exits$!: Subject<Exit>;
+  let exitAtExec = false;
+  // The exec exits before runc exec returns its pid.
+  const ctx = setup({ onExec: (pid) => exitAtExec && exits$.next({ pid, status: 0, time: new Date() }) });
+  exits$ = ctx.exits$;
+  await ctx.service.create(createReq());
+  await ctx.service.start({ id: 'c1' });
+  await ctx.service.exec(execReq('x'));
+  await ctx.service.delete({ id: 'c1', exec_id: 'x' }); // never started
+  await ctx.service.exec(execReq('x'));
+  exitAtExec = true;
+  await ctx.service.start({ id: 'c1', exec_id: 'x' });
+  const t = ctx.topics();
+  assert.deepEqual(t.slice(t.lastIndexOf('/tasks/exec-added')), ['/tasks/exec-added', '/tasks/exec-started', '/tasks/exit']);
 });
