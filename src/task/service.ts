@@ -1,27 +1,18 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Observable, Subject } from 'rxjs';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors';
-import type { Logger } from '../log';
+import { alreadyExists, failedPrecondition, invalidArgument } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Exit } from '../streams/exits$';
-import type { Shutdown } from '../streams/shutdown$';
-import { Container } from './container';
 import type { Lifecycle, ProcessRef, Said } from '../ordering/lifecycle';
+import { Container } from './container';
+import { TaskControl, type TaskServiceDeps } from './control';
 import * as events from './events';
 import { runcOptions } from './options';
 import { NOT_EXITED_AT, Process } from './process';
-import { statusNumber } from './state';
-import type { TaskRuntime, RuncDriver } from './runtime';
-import { checkCreate, checkPath, checkpointOptions, checkStdio, execSpec, linuxResources, type Req } from './validate';
+import { checkCreate, checkStdio, execSpec, type Req } from './validate';
 
-export interface TaskServiceDeps {
-  namespace: string;
-  runtime: TaskRuntime;
-  shutdown: Shutdown;
-  log: Logger;
-  version: string;
-}
+export type { TaskServiceDeps } from './control';
 
 export interface TaskServiceSnapshot {
   containers: readonly Container[];
@@ -29,12 +20,6 @@ export interface TaskServiceSnapshot {
   creating: readonly string[];
   /** Pids whose exit is awaited. */
   exitClaims: number;
-}
-
-/** A start in flight, as the service sees it: claim the pid of what it started through it. */
-interface StartWindow {
-  claim(proc: Process): void;
-  close(): void;
 }
 
 /**
@@ -52,22 +37,24 @@ const refOf = (p: Process): ProcessRef => ({ containerId: p.containerId, execId:
 
 /**
  * containerd.task.v2.Task over runc. One instance serves every container of this shim process
- * (one per container, or per pod / namespace when grouped). What happens is said on lifecycle$;
- * the pipeline matches the reaped exits to it and hands each back to recordExit.
+ * (one per container, or per pod / namespace when grouped). Here the calls where processes begin
+ * and end (Create, Start, Exec, Delete, Wait, Shutdown) and their exits; the others in
+ * control.ts. What happens is said on lifecycle$; the pipeline (events$) matches each reaped exit
+ * to its process and hands it back to recordExit.
  */
-export class TaskService {
-  private readonly containers = new Map<string, Container>();
+export class TaskService extends TaskControl {
   private readonly creating = new Set<string>();
-  private readonly said = new Subject<Said<Process>>();
-  private readonly drivers = new Map<string, RuncDriver>();
-  private windows = 0;
   /** Shutdowns waiting for the Creates in flight to settle. */
   private readonly createsSettled: Array<() => void> = [];
 
   /** lifecycle$: what the service says happened and which exits it awaits, in order; hot; completes at dispose. */
-  readonly lifecycle$: Observable<Said<Process>> = this.said.asObservable();
+  readonly lifecycle$: Observable<Said<Process>>;
 
-  constructor(private readonly deps: TaskServiceDeps) {}
+  constructor(deps: TaskServiceDeps) {
+    const said = new Subject<Said<Process>>();
+    super(deps, said);
+    this.lifecycle$ = said.asObservable();
+  }
 
   get size(): number {
     return this.containers.size;
@@ -200,63 +187,6 @@ export class TaskService {
     return {};
   }
 
-  async checkpoint(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, '');
-    checkPath(`checkpoint ${container.id}: path`, r.path);
-    const opts = checkpointOptions(r.options as Any | undefined);
-    await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts, signal));
-    this.event(events.taskCheckpointed(container.id, r.path));
-    return {};
-  }
-
-  async stats(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, '');
-    proc.check('stats');
-    return { stats: await this.driverOf(container.id).stats(container.id, signal) };
-  }
-
-  async update(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, '');
-    const resources = linuxResources(r.resources as Any | undefined, container.id);
-    await proc.run('update', () => this.driverOf(container.id).update(container.id, resources, signal));
-    return {};
-  }
-
-  async pause(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, '');
-    await proc.run('pause', () => this.driverOf(container.id).pause(container.id, signal));
-    this.event(events.taskPaused(container.id));
-    return {};
-  }
-
-  async resume(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, '');
-    await proc.run('resume', () => this.driverOf(container.id).resume(container.id, signal));
-    this.event(events.taskResumed(container.id));
-    return {};
-  }
-
-  async resizePty(r: Req): Promise<Req> {
-    const { proc } = this.lookup(r.id, r.exec_id);
-    proc.check('resize');
-    // No console, nothing to resize: Go's Init.Resize and execProcess.resize return nil.
-    if (!proc.stdio.terminal) return {};
-    proc.resources?.resize?.(r.width, r.height);
-    return {};
-  }
-
-  async closeIO(r: Req): Promise<Req> {
-    const { proc } = this.lookup(r.id, r.exec_id);
-    proc.check('closeIO');
-    if (r.stdin) {
-      // ctr sends CloseIO as soon as its stdin ends, which can be before an exec is started:
-      // remember it, so the stdin opened at start is closed at once.
-      proc.stdinClosed = true;
-      proc.resources?.closeStdin();
-    }
-    return {};
-  }
-
   async delete(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     await proc.run('delete', async () => {
@@ -284,87 +214,11 @@ export class TaskService {
     return { pid: proc.pid, exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
-  async state(r: Req): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, r.exec_id);
-    // While the container is paused so is each of its processes: Go's execProcess.Status reports
-    // the init's pausing / paused over the exec's own state.
-    const parent = container.init.state;
-    const state = proc.kind === 'exec' && (parent === 'paused' || parent === 'pausing') ? parent : proc.state;
-    return {
-      id: proc.id,
-      bundle: container.bundle,
-      pid: proc.pid,
-      status: statusNumber[state],
-      stdin: proc.stdio.stdin,
-      stdout: proc.stdio.stdout,
-      stderr: proc.stdio.stderr,
-      terminal: proc.stdio.terminal,
-      exit_status: proc.exit?.status ?? 0,
-      exited_at: timestamp(proc.exit?.at ?? NOT_EXITED_AT),
-      exec_id: proc.execId,
-    };
-  }
-
-  async kill(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container, proc } = this.lookup(r.id, r.exec_id);
-    // Signal 0 probes (kill(2)); Go hands it to runc kill / unix.Kill as it is.
-    const signo: number = r.signal ?? 0;
-    // The table refuses what Go refuses: a stopped init (NotFound, what Go's checkKillError makes
-    // of runc's "container not running", answered here without the runc call: on 1.6, CRI's
-    // SIGKILL after the grace races the exit's Delete, after which containerd closes the task's
-    // ttrpc client under a Kill still waiting on runc), a never-started exec (FailedPrecondition),
-    // a finished one (NotFound).
-    proc.check(proc.kind === 'init' && r.all ? 'killAll' : 'kill');
-    if (proc.kind === 'exec') {
-      try {
-        process.kill(proc.pid, signo);
-      } catch (err: any) {
-        if (err?.code === 'ESRCH') throw notFound(`process ${proc.name} already finished`);
-        throw err;
-      }
-      return {};
-    }
-    const killing = this.driverOf(container.id).kill(container.id, signo, !!r.all, !!proc.exit, signal);
-    if (r.all || signo === 0) {
-      await killing;
-      return {};
-    }
-    // The same race from the other side: the init exits while runc kill still runs. Its target
-    // gone, the Kill answers at once (one of Go's answers in that race), before containerd 1.6
-    // acts on the TaskExit and closes the connection under a Kill still waiting on runc.
-    const { exited, forget } = proc.exitOrForget();
-    try {
-      await Promise.race([killing, exited]);
-    } finally {
-      forget();
-      killing.catch((err) => this.deps.log.debug({ id: container.id, err: String(err) }, 'runc kill after the exit'));
-    }
-    return {};
-  }
-
   async wait(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     const exit = await proc.wait();
     await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
     return { exit_status: exit.status, exited_at: timestamp(exit.at) };
-  }
-
-  async pids(r: Req, signal?: AbortSignal): Promise<Req> {
-    const { container } = this.lookup(r.id, '');
-    const pids = await this.driverOf(container.id).ps(container.id, signal);
-    const execByPid = new Map<number, string>();
-    for (const e of container.execs.values()) if (e.pid) execByPid.set(e.pid, e.execId);
-    return {
-      processes: pids.map((pid) => {
-        const execId = execByPid.get(pid);
-        return execId ? { pid, info: this.deps.runtime.packProcessDetails(execId) } : { pid };
-      }),
-    };
-  }
-
-  async connect(r: Req): Promise<Req> {
-    const container = r.id ? this.containers.get(r.id) : undefined;
-    return { shim_pid: process.pid, task_pid: container?.init.pid ?? 0, version: this.deps.version };
   }
 
   async shutdown(r: Req): Promise<Req> {
@@ -382,49 +236,7 @@ export class TaskService {
     return {};
   }
 
-  /** TaskOOM whenever the container's memory cgroup hits its limit (as the Go shim's epoller). */
-  private watchOOM(container: Container): void {
-    try {
-      container.oom = this.deps.runtime.watchOOM(container.init.pid, () => {
-        this.deps.log.info({ id: container.id }, 'oom');
-        this.event(events.taskOOM(container.id));
-      });
-    } catch (err) {
-      this.deps.log.warn({ id: container.id, err: String(err) }, 'cannot watch for OOM');
-    }
-  }
 
-  /**
-   * Open a start window before spawning runc (create, exec, restore): exits reaped from now on
-   * are kept until the started process's pid is claimed through it, and dropped at close.
-   */
-  private starting(): StartWindow {
-    const window = ++this.windows;
-    this.said.next({ kind: 'opening', window });
-    return {
-      claim: (proc) => this.said.next({ kind: 'claim', window, pid: proc.pid, process: proc }),
-      close: () => this.said.next({ kind: 'closing', window }),
-    };
-  }
-
-  private lookup(id: string, execId: string | undefined): { container: Container; proc: Process } {
-    if (!id) throw invalidArgument('container id is empty');
-    const container = this.containers.get(id);
-    if (!container) throw notFound(`container ${id} not found in this shim`);
-    const proc = container.process(execId ?? '');
-    if (!proc) throw notFound(`exec ${execId} not found in container ${id}`);
-    return { container, proc };
-  }
-
-  private driverOf(id: string): RuncDriver {
-    const d = this.drivers.get(id);
-    if (!d) throw notFound(`container ${id} not found in this shim`);
-    return d;
-  }
-
-  private event(event: ReturnType<typeof events.taskOOM>): void {
-    this.said.next({ kind: 'event', event });
-  }
 }
 
 function settleWithin(p: Promise<void> | undefined, ms: number): Promise<void> {
