@@ -32,7 +32,7 @@ import { createShutdown, type Shutdown, type ShutdownCallback, type ShutdownOpti
 import { exitAfterStart$, StartOrder } from './ordering/exit-after-start';
 import { exitToProcess } from './ordering/exit-to-process';
 import { initExitAfterExecExits } from './ordering/init-exit-after-exec-exits';
-import type { Exited, Lifecycle, Reaped, Said } from './ordering/lifecycle';
+import type { Exited, Lifecycle, LifecycleSource, Reaped } from './ordering/lifecycle';
 import type { TaskService } from './task/service';
 import type { Server } from './ttrpc/server';
 
@@ -151,14 +151,6 @@ export interface ShimOutcome extends ServeOutcome {
 const SHUTDOWN_PLUGIN = 'io.containerd.internal.v1';
 const EVENT_PLUGIN = 'io.containerd.event.v1';
 const TTRPC_PLUGIN = 'io.containerd.ttrpc.v1';
-
-/** What the task service is to events$: what it says, and where a matched exit is recorded. */
-export interface LifecycleSource<P> {
-  /** lifecycle$: what the service says happened and which exits it awaits; hot. */
-  lifecycle$: Observable<Said<P>>;
-  /** Record a matched exit on its process; what to publish of it, if anything. */
-  recordExit(process: P, exit: Exit): Lifecycle | undefined;
-}
 
 /**
  * events$: the one stream from the reaper to the publisher. Every reaped exit joins what the

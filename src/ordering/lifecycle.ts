@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { TaskEvent } from '../publisher/envelope';
 import type { Exit } from '../streams/exits$';
 
@@ -46,4 +47,12 @@ export interface Exited<P> {
   kind: 'exited';
   process: P;
   exit: Exit;
+}
+
+/** What the task service is to the pipeline's events$: what it says, and where a matched exit is recorded. */
+export interface LifecycleSource<P> {
+  /** lifecycle$: what the service says happened and which exits it awaits; hot. */
+  lifecycle$: Observable<Said<P>>;
+  /** Record a matched exit on its process; what to publish of it, if anything. */
+  recordExit(process: P, exit: Exit): Lifecycle | undefined;
 }
