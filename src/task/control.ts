@@ -9,8 +9,8 @@ import type { Container } from './container';
 import * as events from './events';
 import { NOT_EXITED_AT, type Process } from './process';
 import { statusNumber } from './state';
-import type { TaskRuntime, RuncDriver } from './runtime';
-import { checkPath, checkpointOptions, linuxResources, type Req } from './validate';
+import type { ContainerDriver, ContainerRuntime } from './runtime';
+import { checkPath, linuxResources, type Req } from './validate';
 
 /** A start in flight, as the service sees it: claim the pid of what it started through it. */
 interface StartWindow {
@@ -20,7 +20,7 @@ interface StartWindow {
 
 export interface TaskServiceDeps {
   namespace: string;
-  runtime: TaskRuntime;
+  runtime: ContainerRuntime;
   shutdown: Shutdown;
   log: Logger;
   version: string;
@@ -35,7 +35,7 @@ export interface TaskServiceDeps {
  */
 export abstract class TaskControl {
   protected readonly containers = new Map<string, Container>();
-  protected readonly drivers = new Map<string, RuncDriver>();
+  protected readonly drivers = new Map<string, ContainerDriver>();
   private windows = 0;
 
   constructor(
@@ -132,8 +132,8 @@ export abstract class TaskControl {
   async checkpoint(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     checkPath(`checkpoint ${container.id}: path`, r.path);
-    const opts = checkpointOptions(r.options as Any | undefined);
-    await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts, signal));
+    const checkpoint = this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, r.options as Any | undefined);
+    await proc.run('checkpoint', () => checkpoint(signal));
     this.event(events.taskCheckpointed(container.id, r.path));
     return {};
   }
@@ -211,7 +211,7 @@ export abstract class TaskControl {
     return { container, proc };
   }
 
-  protected driverOf(id: string): RuncDriver {
+  protected driverOf(id: string): ContainerDriver {
     const d = this.drivers.get(id);
     if (!d) throw notFound(`container ${id} not found in this shim`);
     return d;

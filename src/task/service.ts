@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Observable, Subject } from 'rxjs';
+import { settledWithin } from '../deadline';
 import { alreadyExists, failedPrecondition, invalidArgument } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Exit } from '../streams/exits$';
@@ -8,7 +9,6 @@ import type { Lifecycle, ProcessRef, Said } from '../ordering/lifecycle';
 import { Container } from './container';
 import { TaskControl, type TaskServiceDeps } from './control';
 import * as events from './events';
-import { runcOptions } from './options';
 import { NOT_EXITED_AT, Process } from './process';
 import { checkCreate, checkStdio, execSpec, type Req } from './validate';
 
@@ -31,12 +31,12 @@ export interface TaskServiceSnapshot {
  * io.Wait), and a copy still opening its FIFO then loses the output. Without this wait a fresh-clone
  * CI run lost one `ctr run --rm echo`'s output in 200 (leaks.test), as an exec's once in 50 before.
  */
-const DRAIN_TIMEOUT_MS = 2000;
+const OUTPUT_DRAIN_MS = 2000;
 
 const refOf = (p: Process): ProcessRef => ({ containerId: p.containerId, execId: p.execId });
 
 /**
- * containerd.task.v2.Task over runc. One instance serves every container of this shim process
+ * containerd.task.v2.Task over a container runtime (runc, injected by the composition root). One instance serves every container of this shim process
  * (one per container, or per pod / namespace when grouped). Here the calls where processes begin
  * and end (Create, Start, Exec, Delete, Wait, Shutdown) and their exits; the others in
  * control.ts. What happens is said on lifecycle$; the pipeline (events$) matches each reaped exit
@@ -89,12 +89,11 @@ export class TaskService extends TaskControl {
     if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
     // A container created now would die with this process, which is already on its way out.
     if (this.deps.shutdown.requested) throw failedPrecondition(`create ${id}: this shim is shutting down`);
-    const opts = runcOptions(r.options as Any | undefined);
+    const driver = this.deps.runtime.driver(r.bundle, r.options as Any | undefined);
     this.creating.add(id);
     // Exits reaped from here until the init's pid is claimed may be its own.
     const window = this.starting();
     try {
-      const driver = this.deps.runtime.driver(r.bundle, opts);
       const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
       const mounts: Array<{ type: string; source: string; options: string[] }> = r.rootfs ?? [];
       let mountedRootfs: string | null = null;
@@ -107,7 +106,7 @@ export class TaskService extends TaskControl {
       const init = new Process('init', id, '', stdio, r.checkpoint || undefined);
       if (!init.checkpoint) {
         try {
-          const { pid, resources } = await driver.create(id, r.bundle, stdio, opts, signal);
+          const { pid, resources } = await driver.create(id, r.bundle, stdio, signal);
           init.pid = pid;
           init.resources = resources;
         } catch (err) {
@@ -115,7 +114,7 @@ export class TaskService extends TaskControl {
           throw err;
         }
       }
-      const container = new Container(id, r.bundle, init, mountedRootfs, opts);
+      const container = new Container(id, r.bundle, init, mountedRootfs);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
       if (init.pid) {
@@ -141,7 +140,7 @@ export class TaskService extends TaskControl {
     try {
       await proc.run('start', async () => {
         if (proc.kind === 'init' && proc.state === 'createdCheckpoint') {
-          const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.checkpoint!, signal);
+          const restored = await driver.restore(container.id, container.bundle, proc.stdio, proc.checkpoint!, signal);
           proc.pid = restored.pid;
           proc.resources = restored.resources;
           window.claim(proc);
@@ -192,7 +191,7 @@ export class TaskService extends TaskControl {
     await proc.run('delete', async () => {
       // Its pid is no longer ours from here. (A running exec of a deleted init keeps its claim: its Wait answers.)
       if (proc.pid && !proc.exit) this.said.next({ kind: 'unclaim', pid: proc.pid });
-      await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
+      await settledWithin(proc.resources?.drained(), OUTPUT_DRAIN_MS);
       proc.resources?.close();
       if (proc.kind === 'init') {
         await this.driverOf(container.id).delete(container.id, signal);
@@ -217,7 +216,7 @@ export class TaskService extends TaskControl {
   async wait(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     const exit = await proc.wait();
-    await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
+    await settledWithin(proc.resources?.drained(), OUTPUT_DRAIN_MS);
     return { exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
@@ -237,13 +236,4 @@ export class TaskService extends TaskControl {
   }
 
 
-}
-
-function settleWithin(p: Promise<void> | undefined, ms: number): Promise<void> {
-  if (!p) return Promise.resolve();
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.catch(() => undefined),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -4,9 +4,8 @@
  */
 import path from 'node:path';
 import { invalidArgument } from '../errors';
-import { decode, type Any } from '../proto';
+import type { Any } from '../proto';
 import { parseStdioUri } from './io/stdio';
-import type { CheckpointOptions } from './runtime';
 
 /** The proto-shaped requests and responses (snake_case, as containerd's shim.proto). */
 export type Req = Record<string, any>;
@@ -46,20 +45,6 @@ export function checkCreate(r: Req): string {
   checkStdio(`create ${id}`, r);
   if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint);
   return id;
-}
-
-/** containerd.runc.v1.CheckpointOptions from the request's Any; none given is the defaults. */
-export function checkpointOptions(any: Any | undefined): CheckpointOptions {
-  const type = 'containerd.runc.v1.CheckpointOptions';
-  if (!any || !any.value || any.value.length === 0) return decode<CheckpointOptions>(type, Buffer.alloc(0));
-  if (any.type_url.replace(/^.*\//, '') !== type) {
-    throw invalidArgument(`checkpoint options of type ${JSON.stringify(any.type_url)}: expected ${type}`);
-  }
-  try {
-    return decode<CheckpointOptions>(type, any.value);
-  } catch (err) {
-    throw invalidArgument(`checkpoint options: not a valid ${type} message: ${(err as Error).message}`);
-  }
 }
 
 /** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */

@@ -6,7 +6,6 @@ import { fn } from '../../../src/sys/libc';
 import { Container } from '../../../src/task/container';
 import { stateDump } from '../../../src/task/dump';
 import { Process } from '../../../src/task/process';
-import { runcOptions } from '../../../src/task/options';
 
 const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
 
@@ -17,7 +16,7 @@ test('the state dump: each container\'s processes with state, pid, exit; held ex
   const starts = new StartOrder();
   const out: string[] = [];
   starts.step({ kind: 'start', process: { containerId: 'c1', execId: '' }, event: { topic: '/tasks/start', type: 'x', containerId: 'c1', event: {} } }, (e) => out.push(e.topic));
-  const c = new Container('c1', '/run/b/c1', init, null, runcOptions(undefined));
+  const c = new Container('c1', '/run/b/c1', init, null);
   // An exec reaped before its start was published: its TaskExit is held back.
   const early = new Process('exec', 'c1', 'e1', stdio);
   early.pid = 102;
