@@ -36,8 +36,9 @@ const OUTPUT_DRAIN_MS = 2000;
 const refOf = (p: Process): ProcessRef => ({ containerId: p.containerId, execId: p.execId });
 
 /**
- * containerd.task.v2.Task over a container runtime (runc, injected by the composition root). One instance serves every container of this shim process
- * (one per container, or per pod / namespace when grouped). Here the calls where processes begin
+ * containerd.task.v2.Task over a container runtime (runc, injected by the composition root). One
+ * instance serves every container of this shim process (one per container, or per pod /
+ * namespace when grouped). Here the calls where processes begin
  * and end (Create, Start, Exec, Delete, Wait, Shutdown) and their exits; the others in
  * control.ts. What happens is said on lifecycle$; the pipeline (events$) matches each reaped exit
  * to its process and hands it back to recordExit.
