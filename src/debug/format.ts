@@ -40,20 +40,14 @@ export function describe(e: Pick<DebugEvent, 'stream' | 'value'>): string {
     case 'events':
       return `${v.topic} ${brief(v.event)}`.trim();
     case 'lifecycle':
-      if (v.kind === 'release') return `release ${keyName(v.key)}`;
-      return `${v.kind} ${v.event?.topic ?? ''} ${brief(v.event?.event)}`.trim();
+      if (!v.event) return `${v.kind} ${processName(v.process)}`;
+      return `${v.kind} ${v.event.topic ?? ''} ${brief(v.event.event)}`.trim();
   }
 }
 
-/** A process key (JSON [container, exec]) as `c1` or `c1/e1`. */
-function keyName(key: string): string {
-  try {
-    const [c, x] = JSON.parse(key) as string[];
-    return x ? `${c}/${x}` : c;
-  } catch {
-    return key;
-  }
-}
+/** A process (ordering/lifecycle.ts ProcessRef) as `c1` or `c1/e1`. */
+const processName = (p: { containerId?: string; execId?: string } | undefined): string =>
+  p?.execId ? `${p.containerId}/${p.execId}` : String(p?.containerId ?? '?');
 
 /** One tap line: `12:00:01.123 exits      c1  pid 42 exited, status 0`. */
 export const formatEvent = (e: DebugEvent): string => `${clock(e.t)} ${e.stream.padEnd(9)} ${(e.id || '-').padEnd(12)} ${describe(e)}`;

@@ -59,15 +59,9 @@ export function defaultAttribute(stream: StreamName, value: unknown): string {
   if (stream === 'events' && typeof v.containerId === 'string') return v.containerId;
   if (stream === 'lifecycle') {
     if (typeof v.event?.containerId === 'string') return v.event.containerId;
-    // a release names only its key: JSON [containerId, execId] (ordering/lifecycle.ts processKey)
-    const key = (v as { key?: unknown }).key;
-    if (typeof key === 'string') {
-      try {
-        return String((JSON.parse(key) as unknown[])[0] ?? '');
-      } catch {
-        return '';
-      }
-    }
+    // a release or an exec's delete names only its process (ordering/lifecycle.ts ProcessRef)
+    const process = (v as { process?: { containerId?: unknown } }).process;
+    if (typeof process?.containerId === 'string') return process.containerId;
   }
   if (stream === 'calls' && typeof v.id === 'string') return v.id;
   return '';

@@ -1,7 +1,7 @@
 /**
  * A recorded lifecycle (`debug record`: DebugEvents, one JSON per line, in the order they
  * happened) as RxJS marble diagrams, one line per stream, and as a test/marbles skeleton that
- * feeds the recorded lifecycle$ through the ordering rules (pipeline.ts events$) and expects
+ * feeds the recorded lifecycle$ through the ordering rules (pipeline.ts ordered$) and expects
  * the recorded events$: a lifecycle bug report becomes a marble test.
  *
  * Time is compressed: each value gets its own column, in recorded order, except that an events$
@@ -30,7 +30,7 @@ export function preludeOf(state: StateDump, id: string, t: number): Recorded[] {
     const event = p.exec
       ? { topic: '/tasks/exec-started', type: 'containerd.events.TaskExecStarted', containerId: id, event: { container_id: id, exec_id: p.exec, pid: p.pid } }
       : { topic: '/tasks/start', type: 'containerd.events.TaskStart', containerId: id, event: { container_id: id, pid: p.pid } };
-    out.push({ t, stream: 'lifecycle', id, value: { kind: 'start', key: JSON.stringify([id, p.exec]), event }, prelude: true });
+    out.push({ t, stream: 'lifecycle', id, value: { kind: 'start', process: { containerId: id, execId: p.exec }, event }, prelude: true });
     out.push({ t, stream: 'events', id, value: event, prelude: true });
   }
   return out;
@@ -147,14 +147,14 @@ export function marbleTest(m: Marbles, opts: SkeletonOptions): string {
  * Recorded lifecycle of container ${opts.id} (containerd-shim-rx-v2 debug record; ${new Date(m.times[0] ?? 0).toISOString()}).
  * What the serving process's streams did, one column per value:
 ${comment}
- * The test feeds the recorded lifecycle$ through the ordering rules (events$) and expects the
+ * The test feeds the recorded lifecycle$ through the ordering rules (ordered$) and expects the
  * events$ the shim published. To turn a bug report into a failing test, edit \`expected\` to
  * what should have been published.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
-import { events$ } from '${src}/pipeline';
+import { ordered$ } from '${src}/pipeline';
 import type { Lifecycle } from '${src}/ordering/lifecycle';
 import type { TaskEvent } from '${src}/publisher/envelope';
 
@@ -166,7 +166,7 @@ test(${JSON.stringify(`recorded lifecycle of ${opts.id}: the ordering rules publ
   new TestScheduler((actual, expected) => assert.deepEqual(actual, expected)).run(({ hot, expectObservable }) => {
     const lifecycle$ = hot(${JSON.stringify(lifecycle.marble)}, lifecycle);
     const expected = ${JSON.stringify(events?.marble.replace(/-+$/, '') ?? emptyEvents.replace(/-+$/, ''))};
-    expectObservable(events$(lifecycle$, () => (source) => source)).toBe(expected, published);
+    expectObservable(ordered$(lifecycle$)).toBe(expected, published);
   });
 });
 `;

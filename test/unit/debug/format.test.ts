@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brief, describe, formatEvent, formatState } from '../../../src/debug/format';
 import { parseDebugArgs } from '../../../src/cli/debug';
-import { processKey } from '../../../src/ordering/lifecycle';
 import type { StateDump } from '../../../src/task/dump';
 
 test('describe: one short phrase per stream', () => {
@@ -12,8 +11,8 @@ test('describe: one short phrase per stream', () => {
   assert.equal(describe({ stream: 'calls', value: { service: 'containerd.runtime.sandbox.v1.Sandbox', method: 'Ping', code: 0, ms: 0.1 } }), 'containerd.runtime.sandbox.v1.Sandbox/Ping OK 0.1 ms');
   const exit = { topic: '/tasks/exit', type: 'x', containerId: 'c1', event: { container_id: 'c1', id: 'e1', pid: 7, exit_status: 3, exited_at: { seconds: 1 } } };
   assert.equal(describe({ stream: 'events', value: exit }), '/tasks/exit id=e1 pid=7 exit_status=3');
-  assert.equal(describe({ stream: 'lifecycle', value: { kind: 'exit', key: processKey('c1', 'e1'), event: exit } }), 'exit /tasks/exit id=e1 pid=7 exit_status=3');
-  assert.equal(describe({ stream: 'lifecycle', value: { kind: 'release', key: processKey('c1', 'e1') } }), 'release c1/e1');
+  assert.equal(describe({ stream: 'lifecycle', value: { kind: 'exit', process: { containerId: 'c1', execId: 'e1' }, event: exit } }), 'exit /tasks/exit id=e1 pid=7 exit_status=3');
+  assert.equal(describe({ stream: 'lifecycle', value: { kind: 'release', process: { containerId: 'c1', execId: 'e1' } } }), 'release c1/e1');
 });
 
 test('brief leaves out the container\'s own id (TaskExit of an init), empty values and nested objects', () => {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { formatMarbles, marbleTest, parseRecording, preludeOf, toMarbles, type Recorded } from '../../../src/debug/marbles';
-import { processKey, type Lifecycle } from '../../../src/ordering/lifecycle';
-import { events$ } from '../../../src/pipeline';
+import type { Lifecycle } from '../../../src/ordering/lifecycle';
+import { ordered$ } from '../../../src/pipeline';
 import type { StateDump } from '../../../src/task/dump';
 
 const ev = (topic: string, extra: object = {}) => ({ topic, type: 'x', containerId: 'c1', event: { container_id: 'c1', ...extra } });
@@ -16,8 +16,8 @@ const recording: Recorded[] = [
   at('calls', { method: 'Exec', code: 0 }),
   at('signals', 'SIGCHLD'),
   at('exits', { pid: 7, status: 3 }),
-  at('lifecycle', { kind: 'exit', key: processKey('c1', 'e1'), event: exited }),
-  at('lifecycle', { kind: 'start', key: processKey('c1', 'e1'), event: started }),
+  at('lifecycle', { kind: 'exit', process: { containerId: 'c1', execId: 'e1' }, event: exited }),
+  at('lifecycle', { kind: 'start', process: { containerId: 'c1', execId: 'e1' }, event: started }),
   at('events', started),
   at('events', exited),
   at('signals', 'SIGCHLD'),
@@ -42,7 +42,7 @@ test('the recorded lifecycle through events$ in virtual time gives the recorded 
   const line = (s: string) => m.lines.find((l) => l.stream === s)!;
   new TestScheduler((a, e) => assert.deepEqual(a, e)).run(({ hot, expectObservable }) => {
     const lifecycle$ = hot<Lifecycle>(line('lifecycle').marble, line('lifecycle').values as Record<string, Lifecycle>);
-    expectObservable(events$(lifecycle$, () => (s) => s)).toBe(line('events').marble.replace(/-+$/, ''), line('events').values);
+    expectObservable(ordered$(lifecycle$)).toBe(line('events').marble.replace(/-+$/, ''), line('events').values);
   });
 });
 
@@ -82,16 +82,16 @@ test('preludeOf: a start for each process of the container started and not exite
     ],
   } as unknown as StateDump;
   const p = preludeOf(state, 'c1', 5);
-  assert.deepEqual(p.map((r) => `${r.stream} ${(r.value as { key?: string }).key ?? (r.value as { topic: string }).topic}`), [
-    `lifecycle ${processKey('c1', '')}`, 'events /tasks/start', `lifecycle ${processKey('c1', 'e1')}`, 'events /tasks/exec-started',
+  assert.deepEqual(p.map((r) => { const v = r.value as { process?: { containerId: string; execId: string }; topic: string }; return `${r.stream} ${v.process ? `${v.process.containerId}/${v.process.execId}` : v.topic}`; }), [
+    'lifecycle c1/', 'events /tasks/start', 'lifecycle c1/e1', 'events /tasks/exec-started',
   ]);
   assert.ok(p.every((r) => r.prelude && r.t === 5 && r.id === 'c1'));
   // An exit of a process started before the recording is not held: it passes in the test.
-  const exit = at('lifecycle', { kind: 'exit', key: processKey('c1', 'e1'), event: exited });
+  const exit = at('lifecycle', { kind: 'exit', process: { containerId: 'c1', execId: 'e1' }, event: exited });
   const m = toMarbles([...p, exit, at('events', exited)]);
   new TestScheduler((a, e) => assert.deepEqual(a, e)).run(({ hot, expectObservable }) => {
     const l = m.lines.find((x) => x.stream === 'lifecycle')!;
     const e = m.lines.find((x) => x.stream === 'events')!;
-    expectObservable(events$(hot<Lifecycle>(l.marble, l.values as Record<string, Lifecycle>), () => (s) => s)).toBe(e.marble.replace(/-+$/, ''), e.values);
+    expectObservable(ordered$(hot<Lifecycle>(l.marble, l.values as Record<string, Lifecycle>))).toBe(e.marble.replace(/-+$/, ''), e.values);
   });
 });
