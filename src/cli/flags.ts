@@ -12,6 +12,8 @@ export interface Flags {
   publishBinary: string;
   bundle: string;
   socket: string;
+  /** serve: also serve /metrics over HTTP here (our config's metrics_address, passed on by start) */
+  metricsAddress: string;
   debug: boolean;
   version: boolean;
   /** -info: print the RuntimeInfo protobuf and exit (containerd 2.x pkg/shim infoFlag) */
@@ -27,6 +29,7 @@ const spec: Record<string, [keyof Flags, boolean]> = {
   'publish-binary': ['publishBinary', true],
   bundle: ['bundle', true],
   socket: ['socket', true],
+  'metrics-address': ['metricsAddress', true],
   debug: ['debug', false],
   v: ['version', false],
   info: ['info', false],
@@ -72,6 +75,7 @@ export function parseFlags(argv: string[]): Flags {
     publishBinary: 'containerd',
     bundle: '',
     socket: '',
+    metricsAddress: '',
     debug: false,
     version: false,
     info: false,

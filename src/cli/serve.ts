@@ -40,6 +40,7 @@ export async function serve(flags: Flags): Promise<void> {
     address: flags.socket || readAddress(bundle),
     namespace: flags.namespace,
     containerdAddress: flags.address,
+    metricsAddress: flags.metricsAddress,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });
   const taps = new Taps(process.env.RX_TAP, flags.debug, log, debug.sink);

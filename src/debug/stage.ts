@@ -5,13 +5,14 @@
  */
 import { statSync, unlinkSync } from 'node:fs';
 import type net from 'node:net';
-import type { Observable } from 'rxjs';
+import { EMPTY, ignoreElements, merge, type Observable } from 'rxjs';
 import { debugSocketPath } from '../cli/address';
 import { listen } from '../cli/start';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump, type DumpSources } from '../task/dump';
 import type { OnCall } from '../ttrpc/server';
 import { DebugHub, defaultAttribute } from './hub';
+import { metricsHttp$ } from './http';
 import { eventLoopLag, Metrics, requestId } from './metrics';
 import type { StreamName } from './protocol';
 import { debugServer$ } from './server';
@@ -24,6 +25,8 @@ export interface DebugOptions {
   address: string | null;
   namespace: string;
   containerdAddress: string;
+  /** our config's metrics_address: /metrics over HTTP there too; '' for none */
+  metricsAddress?: string;
   log(level: 'debug' | 'info' | 'warn', msg: string, fields?: object): void;
 }
 
@@ -63,7 +66,9 @@ export function createDebug(opts: DebugOptions): Debug {
       };
       const file = opts.address ? debugSocketPath(opts.address) : '';
       let ino = -1;
-      return debugServer$({
+      const render = async () => metrics.render(stateDump(sources), await eventLoopLag());
+      const http$ = opts.metricsAddress ? metricsHttp$(opts.metricsAddress, render, (msg, fields) => opts.log('warn', msg, fields)).pipe(ignoreElements()) : EMPTY;
+      const socket$ = debugServer$({
         hub,
         listen: async () => {
           if (!file) throw new Error('no shim socket address to put the debug socket beside');
@@ -96,10 +101,11 @@ export function createDebug(opts: DebugOptions): Debug {
           containers: sources.service.snapshot().containers.map((c) => c.id),
         }),
         state: () => stateDump(sources),
-        metrics: async () => metrics.render(stateDump(sources), await eventLoopLag()),
+        metrics: render,
         refuse: (socket) => refuseOtherUser(peerCred(socket)),
         log: opts.log,
       });
+      return merge(socket$, http$);
     },
   };
 }
