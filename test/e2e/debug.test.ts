@@ -7,18 +7,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { run } from '../helpers/run';
 import { uniqueId, ctrTasks, listTasks } from '../helpers/tasks';
+import { runtimeArgs } from '../helpers/shim';
 import { debugSocketPath, readAddress } from '../../src/cli/address';
 
 const REPO = path.resolve(__dirname, '../../..');
 const BIN = path.join(REPO, 'bin', 'containerd-shim-rx-v2');
-const [TAP, REC] = ['dbg-tap', 'dbg-rec'].map(uniqueId);
+const [TAP, REC, MET] = ['dbg-tap', 'dbg-rec', 'dbg-met'].map(uniqueId);
 
 let ctd: Containerd;
 let rootfs: string;
@@ -203,6 +205,27 @@ test('debug record of an exec lifecycle to the TaskDelete, and marbles: diagrams
     assert.match(t.stdout.toString(), /# pass 1/);
   } finally {
     if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('metrics_address in our TOML config: the serving process also serves /metrics over HTTP there', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const config = path.join(tmp, 'metrics.toml');
+  writeFileSync(config, `metrics_address = "127.0.0.1:${port}"\n`);
+  const r = await ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '-d', '--rootfs', rootfs, MET, '/bin/sleep', '600']);
+  assert.equal(r.code, 0, r.stderr);
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    assert.match(await res.text(), /^shim_rx_ttrpc_calls_total\{service="[^"]+",method="Create",code="OK"\} 1$/m);
+  } finally {
+    await remove(MET);
   }
 });
 
