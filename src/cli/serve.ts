@@ -17,6 +17,8 @@ import { onIgnoredConfigKey } from '../task/options';
 import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
 import { runcRuntime } from '../task/runc-runtime';
 import { TaskService } from '../task/service';
+import { groupHandlers } from '../task/joins';
+import { GROUP_SERVICE } from './join';
 import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/register';
 import { SandboxService } from '../sandbox/service';
 import { dial } from '../ttrpc/client';
@@ -67,6 +69,7 @@ export async function serve(flags: Flags): Promise<void> {
           const registry = new ServiceRegistry();
           registry.register(TASK_SERVICE, taskHandlers(service));
           registry.register(TASK_SERVICE_V3, taskHandlers(service));
+          registry.register(GROUP_SERVICE, groupHandlers(service.joins));
           registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
           const server = new Server(registry, {
             log: (level, msg, fields) => log[level](fields ?? {}, msg),

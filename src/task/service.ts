@@ -9,6 +9,7 @@ import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
 import { ExitRouter, type StartWindow } from './exit-router';
+import { Joins } from './joins';
 import { processKey, type Lifecycle } from '../ordering/lifecycle';
 import { runcOptions } from './options';
 import { NOT_EXITED_AT, Process } from './process';
@@ -70,9 +71,12 @@ export class TaskService {
   private readonly drivers = new Map<string, RuncDriver>();
   /** Shutdowns waiting for the Creates in flight to settle. */
   private readonly createsSettled: Array<() => void> = [];
+  /** Containers a grouped `start` promised us, whose Create is still to come (the Group service). */
+  readonly joins: Joins;
 
   constructor(private readonly deps: TaskServiceDeps) {
     this.subscription = deps.exits$.subscribe((e) => this.router.exit(e));
+    this.joins = new Joins({ shutdown: deps.shutdown, idle: () => this.containers.size === 0 && this.creating.size === 0 });
   }
 
   get size(): number {
@@ -81,6 +85,7 @@ export class TaskService {
 
   dispose(): void {
     this.subscription.unsubscribe();
+    this.joins.dispose();
   }
 
   /** What the service holds, for reading only (task/dump.ts turns it into the state dump). */
@@ -91,6 +96,7 @@ export class TaskService {
   async create(r: Req, signal?: AbortSignal): Promise<Req> {
     const id: string = r.id;
     if (!id) throw invalidArgument('create: container id is empty');
+    this.joins.arrived(id);
     if (!r.bundle || !path.isAbsolute(r.bundle)) {
       throw invalidArgument(`create ${id}: bundle must be an absolute path, got ${JSON.stringify(r.bundle)}`);
     }
@@ -432,6 +438,8 @@ export class TaskService {
     // the id; ctr shim shutdown sends nothing). Here `now` would end every other container of a
     // grouped process with this one.
     if (this.containers.size > 0) return {};
+    // A grouped `start` handed our address out for a Create still to come: end after it (joins.ts).
+    if (this.joins.holdShutdown()) return {};
     this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
     this.deps.shutdown.shutdown();
     return {};
