@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/log';
 import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import { Joins } from '../../../src/task/joins';
-import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
+import type { ContainerDriver, ContainerRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,8 +65,8 @@ test('a join is refused once the process is stopping, and an empty id is refused
 function service() {
   let pid = 1000;
   const resources = { drained: async () => {}, closeStdin: () => {}, close: () => {} };
-  const driver = { create: async () => ({ pid: ++pid, resources }), delete: async () => {} } as unknown as RuncDriver;
-  const runtime = { driver: () => driver, mountAll: () => {}, unmountAll: async () => {}, watchOOM: () => ({ close: () => {} }) } as unknown as TaskRuntime;
+  const driver = { create: async () => ({ pid: ++pid, resources }), delete: async () => {} } as unknown as ContainerDriver;
+  const runtime = { driver: () => driver, mountAll: () => {}, unmountAll: async () => {}, watchOOM: () => ({ close: () => {} }) } as unknown as ContainerRuntime;
   const shutdown = createShutdown();
   const svc = new TaskService({ namespace: 'test', exits$: new Subject<Exit>(), emit: () => {}, runtime, shutdown, log: silentLogger(), version: '0' });
   return { svc, shutdown };
