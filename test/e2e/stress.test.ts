@@ -126,12 +126,13 @@ test(`${CYCLES.grouped} cycles through one namespace-grouped serving process, be
   assert.equal(r.code, 0, r.stderr);
   const [shim] = snapshotLeaks(ctd.dir).shims;
   const failures: Failure[] = [];
-  const samples: Array<{ after: number; fds: number; rss: number }> = [];
+  const samples: Array<{ after: number; fds: number; rss: number; secs: number }> = [];
   const t0 = Date.now();
   for (let from = 0; from < CYCLES.grouped; from += SAMPLE_EVERY) {
     const to = Math.min(from + SAMPLE_EVERY, CYCLES.grouped);
+    const t = Date.now();
     await pool(from, to, (i) => cycle(NS.grouped, extra, i, failures));
-    samples.push({ after: to, fds: fdsOf(shim), rss: rssMBOf(shim) });
+    samples.push({ after: to, fds: fdsOf(shim), rss: rssMBOf(shim), secs: (Date.now() - t) / 1000 });
   }
   const secs = (Date.now() - t0) / 1000;
   assert.deepEqual(snapshotLeaks(ctd.dir).shims, [shim], 'the same one serving process throughout');
@@ -141,6 +142,7 @@ test(`${CYCLES.grouped} cycles through one namespace-grouped serving process, be
   const max = (xs: number[]) => Math.max(...xs);
   const fmt = (ss: typeof samples) => ss.map((s) => `${s.fds} fds/${s.rss.toFixed(1)} MB`).join(', ');
   console.log(`# grouped: ${CYCLES.grouped} cycles, ${PARALLEL} in flight, in ${secs.toFixed(1)} s; ${failures.length} failed; shim ${shim} first 50: ${fmt(first)}; last 50: ${fmt(last)}`);
+  console.log(`# grouped: seconds per ${SAMPLE_EVERY} cycles: ${samples.map((s) => s.secs.toFixed(1)).join(' ')}`);
   assert.equal(failures.length, 0, `failed cycles:\n${report(failures)}`);
   assert.ok(max(last.map((s) => s.fds)) - max(first.map((s) => s.fds)) <= FD_MARGIN, `fds grew: first 50 ${fmt(first)}; last 50 ${fmt(last)}`);
   assert.ok(max(last.map((s) => s.rss)) - max(first.map((s) => s.rss)) <= RSS_MARGIN_MB, `RSS grew: first 50 ${fmt(first)}; last 50 ${fmt(last)}`);
