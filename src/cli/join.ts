@@ -4,10 +4,11 @@
  * process listens now: one that gets its Shutdown a moment later ends before containerd's Create
  * arrives, and the Create fails `ttrpc: closed` (or its dial finds no socket). An answered Join
  * is a promise: the process waits for that Create before it ends (task/joins.ts). Our own
- * service, not containerd's; the messages are encoded here by hand so `start` loads no protobuf
- * library (start-up is product cost).
+ * service, not containerd's; its messages go through the hand-written codec (proto/wire.ts), so
+ * `start` loads no protobuf library (start-up is product cost).
  */
 import net from 'node:net';
+import { asInt32, asString, readFields, Writer } from '../proto/wire';
 import { encodeFrame, FrameDecoder, MessageType } from '../ttrpc/frame';
 import { socketPath } from './address';
 
@@ -27,68 +28,25 @@ export const JOIN_ANSWER_MS = 10000;
  */
 export type JoinResult = 'joined' | 'leaving' | 'refused';
 
-/** A length-delimited protobuf field (wire type 2); tags and lengths here fit one varint. */
-function field(tag: number, value: Buffer): Buffer {
-  return Buffer.concat([varint((tag << 3) | 2), varint(value.length), value]);
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  for (; n > 0x7f; n >>>= 7) out.push((n & 0x7f) | 0x80);
-  out.push(n);
-  return Buffer.from(out);
-}
-
 /** JoinRequest {string id = 1}. */
-export const encodeJoinRequest = (id: string): Buffer => field(1, Buffer.from(id));
+export const encodeJoinRequest = (id: string): Buffer => new Writer().bytes(1, id).finish();
 
-/** The fields of a protobuf message, by tag: varints as numbers, length-delimited as bytes. */
-function fields(buf: Buffer): Map<number, number | Buffer> {
-  const out = new Map<number, number | Buffer>();
-  let at = 0;
-  const readVarint = () => {
-    let n = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (at >= buf.length || shift > 49) throw new Error('join: truncated varint');
-      const b = buf[at++];
-      n += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return n;
-    }
-  };
-  while (at < buf.length) {
-    const key = readVarint();
-    const [tag, type] = [Math.floor(key / 8), key & 7];
-    if (type === 0) out.set(tag, readVarint());
-    else if (type === 2) {
-      const len = readVarint();
-      if (at + len > buf.length) throw new Error('join: truncated field');
-      out.set(tag, buf.subarray(at, (at += len)));
-    } else throw new Error(`join: unexpected wire type ${type}`);
-  }
-  return out;
-}
+const field = (buf: Buffer, no: number) => readFields(buf).find((f) => f.no === no);
 
 export function decodeJoinRequest(buf: Buffer): { id: string } {
-  const id = fields(buf).get(1);
-  return { id: Buffer.isBuffer(id) ? id.toString() : '' };
+  const id = field(buf, 1)?.bytes;
+  return { id: id ? asString(id) : '' };
 }
 
 /** ttrpc Request {service = 1, method = 2, payload = 3} (containerd/ttrpc request.proto). */
-const encodeRequest = (payload: Buffer): Buffer =>
-  Buffer.concat([field(1, Buffer.from(GROUP_SERVICE)), field(2, Buffer.from(JOIN_METHOD)), field(3, payload)]);
+const encodeRequest = (payload: Buffer): Buffer => new Writer().bytes(1, GROUP_SERVICE).bytes(2, JOIN_METHOD).message(3, payload).finish();
 
-/** Response {Status status = 1 {int32 code = 1}}: the code (0 when absent). */
-function responseCode(payload: Buffer): number {
-  const status = fields(payload).get(1);
-  const code = Buffer.isBuffer(status) ? fields(status).get(1) : undefined;
-  return typeof code === 'number' ? code : OK;
-}
-
-/** The status message of a Response, for an error that names it. */
-function statusMessage(payload: Buffer): string {
-  const status = fields(payload).get(1);
-  const message = Buffer.isBuffer(status) ? fields(status).get(2) : undefined;
-  return Buffer.isBuffer(message) ? message.toString() : '';
+/** Response {google.rpc.Status status = 1 {int32 code = 1, string message = 2}}: its code and message. */
+function responseStatus(payload: Buffer): { code: number; message: string } {
+  const status = field(payload, 1)?.bytes ?? Buffer.alloc(0);
+  const code = field(status, 1)?.int;
+  const message = field(status, 2)?.bytes;
+  return { code: code === undefined ? OK : asInt32(code), message: message ? asString(message) : '' };
 }
 
 /**
@@ -115,8 +73,8 @@ export function join(address: string, id: string, answerMs = JOIN_ANSWER_MS): Pr
       try {
         for (const item of decoder.write(chunk)) {
           if (item.kind !== 'frame' || item.frame.streamId !== 1 || item.frame.type !== MessageType.Response) continue;
-          const code = responseCode(item.frame.payload);
-          return done(code === OK || code === UNIMPLEMENTED ? 'joined' : code === FAILED_PRECONDITION ? 'leaving' : new Error(`join ${address}: answered code ${code}: ${statusMessage(item.frame.payload)}`));
+          const { code, message } = responseStatus(item.frame.payload);
+          return done(code === OK || code === UNIMPLEMENTED ? 'joined' : code === FAILED_PRECONDITION ? 'leaving' : new Error(`join ${address}: answered code ${code}: ${message}`));
         }
       } catch (err) {
         done(err as Error);
