@@ -28,6 +28,8 @@ export interface TaskServiceDeps {
   shutdown: Shutdown;
   log: Logger;
   version: string;
+  /** true while this process holds a pod for the Sandbox API: its end is ShutdownSandbox's, not Shutdown's */
+  holdsPod?: () => boolean;
 }
 
 export interface TaskServiceSnapshot {
@@ -432,6 +434,13 @@ export class TaskService {
     // the id; ctr shim shutdown sends nothing). Here `now` would end every other container of a
     // grouped process with this one.
     if (this.containers.size > 0) return {};
+    // A pod's serving process outlives its containers: containerd's shim sandbox controller ends
+    // it with ShutdownSandbox (v2.3.7 plugins/sandbox/controller.go), and sends no Shutdown for a
+    // sandboxed container on task API v3 (core/runtime/v2/shim.go shimTask.delete).
+    if (this.deps.holdsPod?.()) {
+      this.deps.log.info({}, 'shutdown ignored: this process holds a pod (ShutdownSandbox ends it)');
+      return {};
+    }
     this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
     this.deps.shutdown.shutdown();
     return {};
