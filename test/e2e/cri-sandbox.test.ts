@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
@@ -34,6 +34,8 @@ const skip =
       : false;
 const LABEL = missing ? 'containerd 2.x' : `containerd ${execFileSync(path.join(BIN, 'containerd'), ['--version']).toString().split(/\s+/)[2]?.replace(/^v/, '').replace(/\+.*$/, '')}`;
 const HANDLER = 'rxsb';
+/** The same with our config's grouping = "namespace". */
+const HANDLER_NS = 'rxsbns';
 // containerd and ctr from PATH, 2.3.7 first (as containerd2.test.ts): with `bin`, containerd's own
 // command line would name the cache dir, whose "containerd-shim-rx" the leak check takes for a shim.
 if (!skip) process.env.PATH = `${BIN}:${process.env.PATH}`;
@@ -74,7 +76,17 @@ before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'rx-crisb-tmp-'));
   mkdirSync(path.join(tmp, 'cni/bin'), { recursive: true });
   mkdirSync(path.join(tmp, 'cni/conf'), { recursive: true });
-  ctd = await startContainerd({ name: 'crisb', cri: true, configExtra: criConfig({ tmp }) + sandboxerRuntime, env: { PATH: `${REPO_BIN}:${process.env.PATH}` } });
+  writeFileSync(path.join(tmp, 'rx-ns.toml'), 'grouping = "namespace"\n');
+  const namespaceGrouped = [
+    `[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.${HANDLER_NS}]`,
+    '  runtime_type = "io.containerd.rx.v2"',
+    '  sandboxer = "shim"',
+    `[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.${HANDLER_NS}.options]`,
+    '  TypeUrl = "runtimeoptions.v1.Options"',
+    `  ConfigPath = "${path.join(tmp, 'rx-ns.toml')}"`,
+    '',
+  ].join('\n');
+  ctd = await startContainerd({ name: 'crisb', cri: true, configExtra: criConfig({ tmp }) + sandboxerRuntime + namespaceGrouped, env: { PATH: `${REPO_BIN}:${process.env.PATH}` } });
   cri = new CriClient(ctd.address);
   // CRI pulls (here: finds) the pause image even on the sandbox-API path (sandbox_run.go ensurePauseImageExists).
   await importImage(ctd, buildBusyboxImage(path.join(tmp, 'images/pause'), PAUSE_IMAGE, ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 1; done']), K8S_NAMESPACE);
@@ -345,6 +357,23 @@ test(`${LABEL} sandboxer=shim: a pod with a cgroup_parent: its holder in <parent
       // not made in that hierarchy
     }
   }
+});
+
+test(`${LABEL} sandboxer=shim with grouping = "namespace": two pods are READY, each in a serving process of its own`, { skip }, async () => {
+  const ids: string[] = [];
+  try {
+    for (const n of ['nsa', 'nsb']) ids.push(await cri.runPodSandbox({ ...pod, metadata: { ...pod.metadata, name: `pod-${n}`, uid: `uid-pod-${n}` } }, HANDLER_NS));
+    for (const id of ids) assert.equal((await cri.podSandboxStatus(id)).state, 'SANDBOX_READY');
+    const shims = servingShims(ctd);
+    assert.equal(shims.length, 2, `serving processes: ${shims.join(' ')}`);
+    for (const id of ids) assert.ok(shims.some((pid) => cmdline(pid).includes(id)), `a serving process started for ${id}`);
+  } finally {
+    for (const id of ids) {
+      await cri.stopPodSandbox(id);
+      await cri.removePodSandbox(id);
+    }
+  }
+  await until('the serving processes to exit', () => (servingShims(ctd).length ? undefined : true), 10000);
 });
 
 test(`${LABEL}: the default podsandbox path (handler rx, a pause container) still works beside it`, { skip }, async () => {
