@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RuncStats } from '../task/metrics';
+import type { RuncStats } from '../runc/metrics';
 
 /** One cgroup hierarchy of this host: where it is mounted, and cgroup v2 or v1 (with its controllers). */
 export interface Hierarchy {
@@ -116,7 +116,7 @@ const keyed = (text: string) => Object.fromEntries(text.split('\n').filter(Boole
 /**
  * A cgroup's cpu, memory and pids figures in runc's Stats form (what `runc events --stats` gives
  * for a container), read from the files runc reads (libcontainer/cgroups fs/*.go, fs2/*.go), so
- * src/task/metrics.ts packs them as it packs a task's. Files a hierarchy lacks are left out.
+ * src/runc/metrics.ts packs them as it packs a task's. Files a hierarchy lacks are left out.
  */
 export function cgroupStats(hs: Hierarchy[], cgroup: string): RuncStats {
   const rel = cgroupfsPath(cgroup);

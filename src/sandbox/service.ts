@@ -1,8 +1,10 @@
 import type { Logger } from '../log';
+import { first, timer } from 'rxjs';
+import { within, within$ } from '../deadline';
 import { failedPrecondition, notFound, unimplemented } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Shutdown } from '../streams/shutdown$';
-import { metricsAny } from '../task/metrics';
+import { metricsAny } from '../runc/metrics';
 import { cgroupStats, hierarchies, holderCgroup, makeCgroup, podCgroupsPath, removeCgroup, type Hierarchy } from './cgroup';
 import { holderCommand, startHolder, type Holder } from './holder';
 import { platform } from './platform';
@@ -30,6 +32,9 @@ export interface SandboxServiceDeps {
   /** the host's cgroup hierarchies (tests inject a temp dir) */
   hierarchies?: () => Hierarchy[];
 }
+
+/** How long ShutdownSandbox waits by default for containerd to close its connections. */
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * containerd.runtime.sandbox.v1.Sandbox: the serving process is the pod. containerd's shim
@@ -142,8 +147,7 @@ export class SandboxService {
     const timeoutMs = (r.timeout_secs ?? 0) * 1000;
     if (timeoutMs > 0) {
       holder.kill('SIGTERM');
-      const late = await Promise.race([holder.exited.then(() => false), new Promise<boolean>((res) => setTimeout(res, timeoutMs, true).unref())]);
-      if (!late) {
+      if ((await within(holder.exited, timeoutMs)) === 'met') {
         await this.cgroupGone;
         return {};
       }
@@ -203,9 +207,9 @@ export class SandboxService {
   private afterClients(fn: () => void): void {
     const open = this.deps.openConnections;
     if (!open) return void setImmediate(fn);
-    const until = Date.now() + (this.deps.closeGraceMs ?? 2000);
-    const tick = () => (open() === 0 || Date.now() >= until ? fn() : setTimeout(tick, 20));
-    setImmediate(tick);
+    // Looked at every 20 ms: the ttrpc server says nothing when a connection goes.
+    const gone$ = timer(0, 20).pipe(first(() => open() === 0));
+    within$(gone$, this.deps.closeGraceMs ?? CLOSE_GRACE_MS).subscribe(() => fn());
   }
 
   /**

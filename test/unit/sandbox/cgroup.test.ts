@@ -6,7 +6,7 @@ import path from 'node:path';
 import { decode } from '../../../src/proto';
 import { cgroupfsPath, cgroupStats, hierarchies, holderCgroup, makeCgroup, podCgroupsPath, removeCgroup } from '../../../src/sandbox/cgroup';
 import { holderCommand, startHolder } from '../../../src/sandbox/holder';
-import { metricsAny } from '../../../src/task/metrics';
+import { metricsAny } from '../../../src/runc/metrics';
 
 const HYBRID = [
   '25 24 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755',

@@ -6,7 +6,7 @@ import { SandboxService } from '../../../src/sandbox/service';
 import type { Holder } from '../../../src/sandbox/holder';
 import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
-import type { TaskRuntime } from '../../../src/task/runtime';
+import type { ContainerRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 /** The task and sandbox services of one serving process, wired as cli/serve.ts wires them. */
@@ -14,7 +14,7 @@ function servingProcess() {
   const shutdown = createShutdown();
   let sandbox: SandboxService | undefined;
   // No container is ever created here: the runtime is never reached.
-  const task = new TaskService({ namespace: 'k8s.io', exits$: new Subject<Exit>(), emit: () => {}, runtime: {} as TaskRuntime, shutdown, log: silentLogger(), version: 'test', holdsPod: () => sandbox?.holdsPod() ?? false });
+  const task = new TaskService({ namespace: 'k8s.io', exits$: new Subject<Exit>(), emit: () => {}, runtime: {} as ContainerRuntime, shutdown, log: silentLogger(), version: 'test', holdsPod: () => sandbox?.holdsPod() ?? false });
   let end!: () => void;
   const exited = new Promise<{ status: number; time: Date }>((r) => (end = () => r({ status: 137, time: new Date() })));
   const holder: Holder = { pid: 4242, exited, alive: true, kill: () => end() };
