@@ -48,6 +48,15 @@ function shims(mark: string): number[] {
 
 const nsOptions = { network: 'NODE', pid: 'POD', ipc: 'POD' };
 
+/** A process that has not exited (a zombie has). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** One pod: RunPodSandbox, then one container created and started; then StopPodSandbox + RemovePodSandbox. */
 async function onePod(handler: string, mark: string, logDir: string): Promise<{ start: number; teardown: number; gone: number }> {
   const n = ++seq;
@@ -65,8 +74,9 @@ async function onePod(handler: string, mark: string, logDir: string): Promise<{ 
   await cri.stopPodSandbox(id);
   await cri.removePodSandbox(id);
   const t3 = now();
-  // The pod's serving processes gone: what the node has back.
-  for (let i = 0; i < 200 && mine.some((p) => existsSync(`/proc/${p}`)); i++) await sleep(10);
+  // The pod's serving processes gone (a zombie counts as gone: its parent reaps it): what the node has back.
+  const end = now() + 10000;
+  while (mine.some(running) && now() < end) await sleep(10);
   return { start: t1 - t0, teardown: t3 - t2, gone: now() - t2 };
 }
 

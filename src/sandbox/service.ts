@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import { first, timer } from 'rxjs';
 import { within, within$ } from '../deadline';
-import { failedPrecondition, notFound, unimplemented } from '../errors';
+import { failedPrecondition, internal, notFound, unimplemented } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Shutdown } from '../streams/shutdown$';
 import { metricsAny } from '../runc/metrics';
@@ -103,7 +103,13 @@ export class SandboxService {
     if (this.config!.cgroupParent && !cgroup) this.deps.log.warn({ cgroupParent: this.config!.cgroupParent }, 'a systemd slice parent: the holder stays in the serving process\'s cgroup');
     let holder: Holder;
     try {
-      holder = await start(holderCommand(this.config!, this.netnsPath, cgroup ? makeCgroup(hs, cgroup) : []));
+      let procs: string[] = [];
+      try {
+        procs = cgroup ? makeCgroup(hs, cgroup) : [];
+      } catch (err) {
+        throw internal(`StartSandbox: cannot make the pod's cgroup ${cgroup}: ${(err as Error).message}`, err);
+      }
+      holder = await start(holderCommand(this.config!, this.netnsPath, procs));
     } catch (err) {
       if (cgroup) await removeCgroup(hs, cgroup).catch(() => {});
       throw err;

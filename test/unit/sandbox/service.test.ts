@@ -260,3 +260,10 @@ test('holdsPod: not before CreateSandbox, from then on (stopped too), no longer 
   await svc.shutdownSandbox({ sandbox_id: 'sb1' });
   assert.equal(svc.holdsPod(), false);
 });
+
+test('a pod cgroup that cannot be made fails StartSandbox as Internal naming it, with no holder started', async () => {
+  const { svc, cmds } = setup({ hierarchies: [{ dir: '/nonexistent/rx-cgroup-root', v2: false, controllers: ['memory'] }] });
+  await svc.createSandbox({ sandbox_id: 'sb1', options: cri({ linux: { cgroup_parent: '/kubepods/pod1' } }) });
+  await assert.rejects(svc.startSandbox({ sandbox_id: 'sb1' }), (e: unknown) => e instanceof ShimError && e.kind === 'Internal' && /\/kubepods\/pod1\/sb1/.test(e.message));
+  assert.deepEqual(cmds, [], 'no holder started');
+});
