@@ -10,7 +10,7 @@ import { debugSocketPath } from '../cli/address';
 import { listen } from '../cli/start';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump, type DumpSources } from '../task/dump';
-import type { OnCall } from '../ttrpc/server';
+import type { OnCall } from '../ttrpc/connection';
 import { DebugHub, defaultAttribute } from './hub';
 import { metricsHttp$ } from './http';
 import { eventLoopLag, Metrics, requestId } from './metrics';
