@@ -107,10 +107,16 @@ async function tap(a: DebugArgs): Promise<void> {
     streams = m[1] === '+' ? [...new Set([...streams, s])] : streams.filter((x) => x !== s);
     c.request({ op: 'tap', streams, id }).then(() => process.stderr.write(`tapping ${streams.join(',') || 'nothing'}\n`), () => undefined);
   });
-  const stop = () => c.close();
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    c.close();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await c.closed;
+  // The other end went: the serving process stopped (its container deleted) or was killed.
+  if (!stopped) process.stderr.write('the serving process closed the debug connection (it has stopped)\n');
   commands.close();
   process.stdin.destroy();
 }

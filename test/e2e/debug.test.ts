@@ -233,7 +233,12 @@ test('debug against a gone serving process says so in one line', async () => {
   const saved = path.join(tmp, 'gone-bundle');
   mkdirSync(saved);
   copyFileSync(path.join(bundleOf(TAP), 'address'), path.join(saved, 'address'));
+  const watching = tapClient([...where(TAP), '--stream', 'events']);
+  await watching.attached();
   await remove(TAP);
+  // A tap open while the container goes sees its TaskDelete, then the process go.
+  await watching.waitFor('TaskDelete', /events\s+\S+\s+\/tasks\/delete /);
+  await watching.waitForErr(/the serving process closed the debug connection/);
   for (let i = 0; i < 50 && existsSync(debugSocketPath(readAddress(saved)!)); i++) await new Promise((r) => setTimeout(r, 100));
   const r = await debug(['state', '-bundle', saved]);
   assert.equal(r.code, 1);
