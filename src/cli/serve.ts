@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share } from 'rxjs';
 import { createLogger, type Logger } from '../log';
+import { runtimeName } from './version';
 import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
 import { createExits$ } from '../streams/exits$';
@@ -35,6 +36,11 @@ export async function serve(flags: Flags): Promise<void> {
   const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
   const taps = new Taps(process.env.RX_TAP, flags.debug, log);
   onIgnoredConfigKey((key, source) => log.warn({ key, source }, 'config key ignored (not one this shim reads)'));
+  // The launcher's fallback, if it took one (bin/containerd-shim-rx-v2): said here, because
+  // containerd reads start's stderr as part of its answer.
+  const note = process.env.SHIM_RX_RUNTIME_NOTE;
+  if (note) log.warn({ runtime: runtimeName(), reason: note }, 'runtime fallback');
+  delete process.env.SHIM_RX_RUNTIME_NOTE;
 
   // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
   trackNodeChildren();
@@ -86,7 +92,7 @@ export async function serve(flags: Flags): Promise<void> {
             // containerd's `start` created and bound the socket; we inherit it as fd 3.
             listener.listen({ fd: 3 }, resolve);
           });
-          log.info({ version: VERSION, bundle }, 'serving');
+          log.info({ version: VERSION, runtime: runtimeName(), bundle }, 'serving');
           return listener;
         },
         removeSocket: () => {

@@ -6,6 +6,7 @@ import type { Flags } from './flags';
 import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress } from './address';
 import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
+import { launcherPath } from './launcher';
 import { readStdin } from './stdin';
 
 /**
@@ -52,7 +53,8 @@ export async function start(flags: Flags): Promise<void> {
     const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', containerdAddress, '-socket', address];
     if (debug) args.push('-debug');
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
-    const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
+    // Through the launcher, which picks the serving process's runtime and its V8 flags.
+    const child = spawn(launcherPath(), args, {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
@@ -73,18 +75,6 @@ export async function start(flags: Flags): Promise<void> {
   process.stdout.write(startResponse(await responseForm, address));
   // Exit without closing the server: closing would unlink the socket the child now serves.
   process.exit(0);
-}
-
-/**
- * V8 flags for the serving process, chosen by measurement (bench/NOTES.md): a long-lived,
- * mostly idle process that holds little; SHIM_RX_NODE_FLAGS overrides them. Where Node has it
- * (>= 22.14), --disable-sigusr1: no inspector even before the launcher's SIGUSR1 listener is in.
- */
-export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', ...(process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [])];
-
-function serveNodeFlags(): string[] {
-  const env = process.env.SHIM_RX_NODE_FLAGS;
-  return env === undefined ? SERVE_NODE_FLAGS : env.split(/\s+/).filter(Boolean);
 }
 
 /** The serving process publishes to TTRPC_ADDRESS; 2.3+ also names it in BootstrapParams. */
