@@ -21,8 +21,8 @@ export async function start(flags: Flags): Promise<void> {
   // nothing); the options may name our config (bootstrap.ts).
   const input = parseStartInput(await readStdin(), flags.id, flags.namespace);
   const params = input.form === 'bootstrap' ? input.params : undefined;
-  // What this containerd reads back; for the older ones we ask it, meanwhile we make the socket.
-  const responseForm: Promise<ResponseForm> = params ? Promise.resolve('proto') : legacyResponseForm(flags.publishBinary);
+  // What this containerd reads back; the older ones are told apart by their executable.
+  const responseForm: ResponseForm = params ? 'proto' : legacyResponseForm(flags.publishBinary);
   const containerdAddress = flags.address || params?.containerdGrpcAddress || '';
   const debug = flags.debug || (params !== undefined && params.logLevel <= LOG_LEVEL_DEBUG);
   const { grouping, shimCgroup } = startOptions(input.options);
@@ -39,7 +39,7 @@ export async function start(flags: Flags): Promise<void> {
     if (await canConnect(address)) {
       // A live shim already serves this group: reuse it.
       writeAddress(bundle, address);
-      process.stdout.write(startResponse(await responseForm, address));
+      process.stdout.write(startResponse(responseForm, address));
       return;
     }
     removeSocket(address);
@@ -72,7 +72,7 @@ export async function start(flags: Flags): Promise<void> {
     removeSocket(address);
     throw err;
   }
-  process.stdout.write(startResponse(await responseForm, address));
+  process.stdout.write(startResponse(responseForm, address));
   // Exit without closing the server: closing would unlink the socket the child now serves.
   process.exit(0);
 }
