@@ -2,6 +2,7 @@ import { constants, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share } from 'rxjs';
+import { within } from '../deadline';
 import { createLogger, type Logger } from '../log';
 import { runtimeName } from './version';
 import { shim$ } from '../pipeline';
@@ -14,11 +15,13 @@ import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump } from '../task/dump';
-import { onIgnoredConfigKey } from '../task/options';
-import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
-import { runcRuntime } from '../task/runc-runtime';
+import { onIgnoredConfigKey } from '../runc/options';
+import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/ttrpc-binding';
+import { runcRuntime } from '../runc/runtime';
 import { TaskService } from '../task/service';
-import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/register';
+import { groupHandlers } from '../task/joins';
+import { GROUP_SERVICE } from './join';
+import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/ttrpc-binding';
 import { SandboxService } from '../sandbox/service';
 import { dial } from '../ttrpc/client';
 import { Server } from '../ttrpc/server';
@@ -59,11 +62,9 @@ export async function serve(flags: Flags): Promise<void> {
         log,
         tap: (name) => taps.tap(name),
         publisher: () => new Publisher({ namespace: flags.namespace, connect: () => dial(ttrpcAddress), log: log.child({ plugin: 'publisher' }) }),
-        taskService: ({ exits$, emit, shutdown }) =>
+        taskService: ({ shutdown }) =>
           new TaskService({
             namespace: flags.namespace,
-            exits$,
-            emit,
             runtime: runcRuntime({ namespace: flags.namespace, log }),
             shutdown,
             log: log.child({ plugin: 'task' }),
@@ -73,6 +74,7 @@ export async function serve(flags: Flags): Promise<void> {
           const registry = new ServiceRegistry();
           registry.register(TASK_SERVICE, taskHandlers(service));
           registry.register(TASK_SERVICE_V3, taskHandlers(service));
+          registry.register(GROUP_SERVICE, groupHandlers(service.joins));
           registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
           const server = new Server(registry, {
             log: (level, msg, fields) => log[level](fields ?? {}, msg),
@@ -125,9 +127,9 @@ function openLogFifo(bundle: string): number {
   }
 }
 
-function flushLog(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    log.flush(() => resolve());
-    setTimeout(resolve, 200).unref();
-  });
+/** How long the last log lines may take to reach containerd's log fifo before the process exits. */
+const LOG_FLUSH_MS = 200;
+
+async function flushLog(log: Logger): Promise<void> {
+  await within(new Promise<void>((resolve) => log.flush(() => resolve())), LOG_FLUSH_MS);
 }
