@@ -240,6 +240,13 @@ export class TaskService extends TaskControl {
     if (this.containers.size > 0) return {};
     // A grouped `start` handed our address out for a Create still to come: end after it (joins.ts).
     if (this.joins.holdShutdown()) return {};
+    // A pod's serving process outlives its containers: containerd's shim sandbox controller ends
+    // it with ShutdownSandbox (v2.3.7 plugins/sandbox/controller.go), and sends no Shutdown for a
+    // sandboxed container on task API v3 (core/runtime/v2/shim.go shimTask.delete).
+    if (this.deps.holdsPod?.()) {
+      this.deps.log.info({}, 'shutdown ignored: this process holds a pod (ShutdownSandbox ends it)');
+      return {};
+    }
     this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
     this.deps.shutdown.shutdown();
     return {};
