@@ -5,7 +5,7 @@
 import type { Flags } from './flags';
 
 // First, before any module loads: with a SIGUSR1 listener Node never opens its inspector
-// (127.0.0.1:9229) on SIGUSR1; the launcher installs one too, this covers `node dist/shim.js`.
+// (127.0.0.1:9229) on SIGUSR1 (the launcher is a shell script: this is the first JavaScript to run).
 // Here SIGUSR1 is ignored; the serving process dumps its state on it (signals$).
 process.on('SIGUSR1', () => {});
 // A require, not an import: the bundle would hoist an import above the listener.
@@ -34,8 +34,8 @@ async function main(): Promise<void> {
     throw err;
   }
   if (flags.version) {
-    const { versionText } = require('./version') as typeof import('./version');
-    process.stdout.write(versionText(process.argv[1] ?? 'containerd-shim-rx-v2'));
+    const { NAME, versionText } = require('./version') as typeof import('./version');
+    process.stdout.write(versionText(NAME));
     return;
   }
   // containerd runs `<shim> -info` with no other flag (core/runtime/v2/task_manager.go getRuntimeInfo).

@@ -5,6 +5,7 @@ import { filter, lastValueFrom, share } from 'rxjs';
 import { within } from '../deadline';
 import { createDebug } from '../debug/stage';
 import { createLogger, type Logger } from '../log';
+import { runtimeName } from './version';
 import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
 import { createExits$ } from '../streams/exits$';
@@ -47,6 +48,11 @@ export async function serve(flags: Flags): Promise<void> {
   });
   const taps = new Taps(process.env.RX_TAP, flags.debug, log, debug.sink);
   onIgnoredConfigKey((key, source) => log.warn({ key, source }, 'config key ignored (not one this shim reads)'));
+  // The launcher's fallback, if it took one (bin/containerd-shim-rx-v2): said here, because
+  // containerd reads start's stderr as part of its answer.
+  const note = process.env.SHIM_RX_RUNTIME_NOTE;
+  if (note) log.warn({ runtime: runtimeName(), reason: note }, 'runtime fallback');
+  delete process.env.SHIM_RX_RUNTIME_NOTE;
 
   // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
   trackNodeChildren();
@@ -102,7 +108,7 @@ export async function serve(flags: Flags): Promise<void> {
             // containerd's `start` created and bound the socket; we inherit it as fd 3.
             listener.listen({ fd: 3 }, resolve);
           });
-          log.info({ version: VERSION, bundle }, 'serving');
+          log.info({ version: VERSION, runtime: runtimeName(), bundle }, 'serving');
           return listener;
         },
         removeSocket: () => {

@@ -17,6 +17,12 @@ export function revision(): string {
   return 'unknown';
 }
 
+/** The JavaScript runtime this process runs on: `node v26.10.0` or `bun 1.4.4` (the launcher picks it). */
+export function runtimeName(): string {
+  const bun = (process.versions as Record<string, string | undefined>).bun;
+  return bun ? `bun ${bun}` : `node ${process.version}`;
+}
+
 export function versionText(argv0: string): string {
-  return `${argv0}:\n  Version:  ${VERSION}\n  Revision: ${revision()}\n  Node.js:  ${process.version}\n\n`;
+  return `${argv0}:\n  Version:  ${VERSION}\n  Revision: ${revision()}\n  Runtime:  ${runtimeName()}\n\n`;
 }
