@@ -7,6 +7,7 @@ import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress 
 import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
 import { readStdin } from './stdin';
+import { isSingleExecutable } from './sea';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -52,7 +53,9 @@ export async function start(flags: Flags): Promise<void> {
     const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', containerdAddress, '-socket', address];
     if (debug) args.push('-debug');
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
-    const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
+    // The single executable is its own script and carries its V8 flags (src/cli/sea.ts).
+    const argv = isSingleExecutable() ? args : [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args];
+    const child = spawn(process.execPath, argv, {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],

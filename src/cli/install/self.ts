@@ -6,18 +6,10 @@
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { isSingleExecutable } from '../sea';
 
 export type Self = { kind: 'copy'; path: string } | { kind: 'symlink'; target: string };
 
-/** Whether this process is one self-contained executable (Node's SEA, or Bun's --compile). */
-export function isSingleExecutable(): boolean {
-  if (typeof process.versions.bun === 'string') return !/^bun(-debug)?$/.test(path.basename(process.execPath));
-  try {
-    return (require('node:sea') as { isSea(): boolean }).isSea();
-  } catch {
-    return false; // no node:sea (an older Node): never a SEA
-  }
-}
 
 export function self(): Self {
   if (isSingleExecutable()) return { kind: 'copy', path: process.execPath };
