@@ -38,7 +38,7 @@ export type StartInput =
 /** bootstrap.proto LogLevel LOG_LEVEL_DEBUG; the Go shim logs at debug at or below it (runc manager Start). */
 export const LOG_LEVEL_DEBUG = -4;
 
-/** Runtime option types we read (task/options.ts shimConfigFrom), by full name without the URL prefix. */
+/** Runtime option types we read (runc/options.ts shimConfigFrom), by full name without the URL prefix. */
 const OPTION_TYPES = new Set([
   'containerd.runc.v1.Options',
   'runtimeoptions.v1.Options',

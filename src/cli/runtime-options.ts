@@ -3,7 +3,7 @@
  * own bundle file), loaded only when containerd sent options.
  */
 import { decode } from '../proto';
-import { shimConfigFrom, type ShimConfig } from '../task/options';
+import { shimConfigFrom, type ShimConfig } from '../runc/options';
 
 export function decodeStartOptions(stdin: Buffer): ShimConfig {
   return shimConfigFrom(decode<{ type_url: string; value: Buffer }>('google.protobuf.Any', stdin));

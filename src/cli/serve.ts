@@ -2,6 +2,7 @@ import { constants, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share } from 'rxjs';
+import { within } from '../deadline';
 import { createLogger, type Logger } from '../log';
 import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
@@ -13,11 +14,11 @@ import { setChildSubreaper } from '../sys/subreaper';
 import { trackNodeChildren } from '../sys/children';
 import { peerCred, refuseOtherUser } from '../sys/peercred';
 import { stateDump } from '../task/dump';
-import { onIgnoredConfigKey } from '../task/options';
-import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/register';
-import { runcRuntime } from '../task/runc-runtime';
+import { onIgnoredConfigKey } from '../runc/options';
+import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/ttrpc-binding';
+import { runcRuntime } from '../runc/runtime';
 import { TaskService } from '../task/service';
-import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/register';
+import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/ttrpc-binding';
 import { SandboxService } from '../sandbox/service';
 import { dial } from '../ttrpc/client';
 import { Server } from '../ttrpc/server';
@@ -119,9 +120,9 @@ function openLogFifo(bundle: string): number {
   }
 }
 
-function flushLog(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    log.flush(() => resolve());
-    setTimeout(resolve, 200).unref();
-  });
+/** How long the last log lines may take to reach containerd's log fifo before the process exits. */
+const LOG_FLUSH_MS = 200;
+
+async function flushLog(log: Logger): Promise<void> {
+  await within(new Promise<void>((resolve) => log.flush(() => resolve())), LOG_FLUSH_MS);
 }

@@ -1,5 +1,6 @@
 /**
- * The environments the serving process gives its children, each variable decided here.
+ * The environment the serving process gives runc, each variable decided here (a logging
+ * binary's is task/io/process-io.ts loggingBinaryEnv).
  *
  * runc (and criu, which runc execs with its own environment): the serving process's environment,
  * which is containerd's plus what it adds for shims (pkg/shim/util.go Command: TTRPC_ADDRESS,
@@ -23,13 +24,4 @@ export function runcEnv(parent: NodeJS.ProcessEnv = process.env): NodeJS.Process
 
 function passesToRunc(name: string): boolean {
   return name !== 'NOTIFY_SOCKET' && name !== 'NODE_OPTIONS' && name !== 'RX_TAP' && !name.startsWith('SHIM_RX_');
-}
-
-/**
- * A binary:// logging binary gets these two and nothing else, as containerd's NewBinaryCmd
- * (cmd/containerd-shim-runc-v2/process/io_util.go: cmd.Env holds only CONTAINER_ID and
- * CONTAINER_NAMESPACE), so neither NOTIFY_SOCKET nor anything of ours reaches it.
- */
-export function loggingBinaryEnv(id: string, namespace: string): NodeJS.ProcessEnv {
-  return { CONTAINER_ID: id, CONTAINER_NAMESPACE: namespace };
 }

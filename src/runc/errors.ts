@@ -26,3 +26,14 @@ export function kindOf(message: string): ErrorKind {
   // ToGRPC sends as Unknown: the same code here (test/e2e/differential.test.ts compares it).
   return 'Unknown';
 }
+
+/**
+ * The error of a call aborted under runc: DeadlineExceeded when the reason is the deadline's
+ * (src/ttrpc/services.ts aborts with one), else Canceled (the caller went away), as Go's
+ * context.DeadlineExceeded / context.Canceled reach ttrpc's status.
+ */
+export function abortError(command: string, status: number | null, reason: unknown): RuncError {
+  const kind = reason instanceof ShimError && reason.kind === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'Canceled';
+  const why = reason instanceof Error ? reason.message : kind === 'Canceled' ? 'context canceled' : 'context deadline exceeded';
+  return new RuncError(kind, command, status, '', why);
+}

@@ -1,10 +1,8 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ShimError } from '../errors';
-import { runcEnv } from './env';
-import { RuncError, kindOf } from './errors';
-import { defaultSpawner, lookPath, type Spawner } from './spawner';
+import { runCommand, type RunOpts, type Stdio3 } from './command';
+import { defaultSpawner, type Spawner } from './spawner';
 
 export interface RuncConfig {
   binary?: string;
@@ -24,8 +22,6 @@ export interface RuncState {
   status: string;
   bundle: string;
 }
-
-type Stdio3 = [number | null, number | null, number | null];
 
 /**
  * A command that starts a container process (create, exec, restore) never gets our pipes: the
@@ -187,113 +183,8 @@ export class Runc {
     await this.run(args, { stdio: o.stdio ?? NO_STDIO, onSpawn: o.onSpawn, signal });
   }
 
-  /**
-   * Run one runc command; resolve with its stdout, or reject with a RuncError in runc's words.
-   * An aborted `signal` SIGKILLs runc (Go's exec.CommandContext) and rejects once it is reaped,
-   * with the kind of the abort: DeadlineExceeded at the call's deadline, else Canceled.
-   */
-  private async run(
-    args: string[],
-    o: { stdio?: Stdio3; onSpawn?: () => void; input?: Buffer; signal?: AbortSignal } = {},
-  ): Promise<Buffer> {
-    const command = args[0];
-    const signal = o.signal;
-    if (signal?.aborted) throw abortError(command, null, signal.reason);
-    const env = runcEnv();
-    // Found before the spawn, as Go's exec.Command: a missing runc is named, not a failing setpriv.
-    const file = lookPath(this.binary, env);
-    if (!file) throw new RuncError('Internal', command, null, '', `cannot run ${this.binary}: executable file not found (ENOENT)`);
-    // Measured before the spawn: this call's words are the ones logged after this offset.
-    const logStart = await this.logSize();
-    return new Promise<Buffer>((resolve, reject) => {
-      const stdio = o.stdio
-        ? [o.stdio[0] ?? 'ignore', o.stdio[1] ?? 'ignore', o.stdio[2] ?? 'ignore']
-        : [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
-      let child;
-      try {
-        child = this.spawner(file, [...this.globalArgs(), ...args], { stdio: stdio as any, env });
-      } catch (err) {
-        return reject(new RuncError('Internal', command, null, '', String((err as Error).message)));
-      }
-      let aborted: ShimError | null = null;
-      const onAbort = () => {
-        aborted = abortError(command, 137, signal!.reason);
-        child.kill('SIGKILL');
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = () => signal?.removeEventListener('abort', onAbort);
-      // When runc holds the container's stdio, its own complaints go to its --log file only.
-      const outStream = o.stdio ? null : child.stdout;
-      const errStream = o.stdio ? null : child.stderr;
-      const out: Buffer[] = [];
-      let err = '';
-      outStream?.on('data', (d: Buffer) => out.push(d));
-      errStream?.on('data', (d: Buffer) => (err += d));
-      if (o.input && child.stdin) {
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(o.input);
-      }
-      child.once('spawn', () => o.onSpawn?.());
-      child.once('error', (e) => {
-        done();
-        reject(new RuncError('Internal', command, null, err, `cannot run ${this.binary}: ${e.message}`));
-      });
-      // Killed, runc is answered for at its exit: a child it left may hold its pipes open.
-      child.once('exit', () => {
-        done();
-        if (aborted) reject(aborted);
-      });
-      child.once('close', async (code, sig) => {
-        if (aborted) return;
-        if (code === 0) return resolve(Buffer.concat(out));
-        const words = (await this.lastLogError(logStart)) || err.trim();
-        // A signalled runc reports 128 + signo, as go-runc's exitStatus.
-        const status = code ?? (sig ? 128 + (osConstants.signals[sig] ?? 0) : null);
-        reject(new RuncError(kindOf(words), command, status, err, words));
-      });
-    });
+  private run(args: string[], o: RunOpts = {}): Promise<Buffer> {
+    const cfg = { binary: this.binary, spawner: this.spawner, log: this.cfg.log, logFormat: this.cfg.logFormat };
+    return runCommand(cfg, args[0], [...this.globalArgs(), ...args], o);
   }
-
-  private async logSize(): Promise<number> {
-    if (!this.cfg.log) return 0;
-    try {
-      return (await stat(this.cfg.log)).size;
-    } catch {
-      return 0;
-    }
-  }
-
-  /** The last error-level message runc logged since `from` (JSON lines: level, msg). */
-  private async lastLogError(from: number): Promise<string> {
-    if (!this.cfg.log) return '';
-    let text: string;
-    try {
-      text = (await readFile(this.cfg.log)).subarray(from).toString('utf8');
-    } catch {
-      return '';
-    }
-    let msg = '';
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line);
-        if (entry.level === 'error' && entry.msg) msg = String(entry.msg).trim();
-      } catch {
-        if (this.cfg.logFormat !== 'json') msg = line.trim();
-      }
-    }
-    return msg;
-  }
-}
-
-
-/**
- * The error of a call aborted under runc: DeadlineExceeded when the reason is the deadline's
- * (src/ttrpc/services.ts aborts with one), else Canceled (the caller went away), as Go's
- * context.DeadlineExceeded / context.Canceled reach ttrpc's status.
- */
-function abortError(command: string, status: number | null, reason: unknown): RuncError {
-  const kind = reason instanceof ShimError && reason.kind === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'Canceled';
-  const why = reason instanceof Error ? reason.message : kind === 'Canceled' ? 'context canceled' : 'context deadline exceeded';
-  return new RuncError(kind, command, status, '', why);
 }

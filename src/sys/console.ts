@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { within } from '../deadline';
 import { internal, ShimError } from '../errors';
 import { dupCloexec } from './cloexec';
 import { check, errno, fn, koffi, SysError } from './libc';
@@ -92,6 +93,9 @@ export interface ConsoleSocket {
 
 const noTerminal = () => new ShimError('DeadlineExceeded', 'console socket: runc sent no terminal');
 
+/** How long receive waits for runc's pty master (Go's socket.ReceiveMaster waits unbounded; a runc that never sends is an error here). */
+const RECEIVE_MS = 10000;
+
 /**
  * A socket for runc --console-socket, at sockPath or in a fresh temp dir (unix socket paths
  * are limited to 108 bytes, and bundles can be deep). Connections are accepted paused, so libuv
@@ -126,13 +130,10 @@ export async function listenConsoleSocket(sockPath?: string): Promise<ConsoleSoc
   };
   return {
     path: where,
-    async receive(timeoutMs = 10000) {
+    async receive(timeoutMs = RECEIVE_MS) {
       const deadline = Date.now() + timeoutMs;
-      let timer: NodeJS.Timeout | undefined;
-      sock = await Promise.race([
-        connection,
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(noTerminal()), timeoutMs))),
-      ]).finally(() => clearTimeout(timer));
+      if ((await within(connection, timeoutMs)) === 'missed') throw noTerminal();
+      sock = await connection;
       const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
       for (;;) {
         const got = receiveFd(fd);

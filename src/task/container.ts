@@ -1,4 +1,3 @@
-import type { RuncOptions } from './options';
 import type { Process } from './process';
 
 /** A container the shim serves: its bundle, its init, its execs, and what it mounted. */
@@ -13,7 +12,6 @@ export class Container {
     readonly init: Process,
     /** bundle/rootfs when we mounted the rootfs ourselves (to unmount on delete), else null. */
     readonly mountedRootfs: string | null,
-    readonly options: RuncOptions,
   ) {}
 
   process(execId: string): Process | undefined {

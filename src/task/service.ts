@@ -1,20 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable, Subscription } from 'rxjs';
+import { settledWithin } from '../deadline';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors';
 import type { Logger } from '../log';
-import { decode, timestamp, type Any } from '../proto';
+import { timestamp, type Any } from '../proto';
 import type { TaskEvent } from '../publisher/envelope';
 import type { Exit } from '../streams/exits$';
 import type { Shutdown } from '../streams/shutdown$';
 import { Container } from './container';
 import { ExitRouter, type StartWindow } from './exit-router';
 import { processKey, type Lifecycle } from '../ordering/lifecycle';
-import { runcOptions } from './options';
 import { NOT_EXITED_AT, Process } from './process';
 import { parseStdioUri } from './io/stdio';
 import { statusNumber } from './state';
-import type { CheckpointOptions, TaskRuntime, RuncDriver } from './runtime';
+import type { ContainerDriver, ContainerRuntime } from './runtime';
 
 /** The proto-shaped requests and responses (snake_case, as containerd's shim.proto). */
 type Req = Record<string, any>;
@@ -24,7 +24,7 @@ export interface TaskServiceDeps {
   exits$: Observable<Exit>;
   /** Where the service says what happened; the pipeline orders and publishes it. */
   emit: (item: Lifecycle) => void;
-  runtime: TaskRuntime;
+  runtime: ContainerRuntime;
   shutdown: Shutdown;
   log: Logger;
   version: string;
@@ -56,10 +56,10 @@ const TOPIC = {
  * io.Wait), and a copy still opening its FIFO then loses the output. Without this wait a fresh-clone
  * CI run lost one `ctr run --rm echo`'s output in 200 (leaks.test), as an exec's once in 50 before.
  */
-const DRAIN_TIMEOUT_MS = 2000;
+const OUTPUT_DRAIN_MS = 2000;
 
 /**
- * containerd.task.v2.Task over runc. One instance serves every container of this shim process
+ * containerd.task.v2.Task over a container runtime (runc, injected by the composition root). One instance serves every container of this shim process
  * (one per container, or per pod / namespace when grouped).
  */
 export class TaskService {
@@ -67,7 +67,7 @@ export class TaskService {
   private readonly creating = new Set<string>();
   private readonly router = new ExitRouter();
   private readonly subscription: Subscription;
-  private readonly drivers = new Map<string, RuncDriver>();
+  private readonly drivers = new Map<string, ContainerDriver>();
   /** Shutdowns waiting for the Creates in flight to settle. */
   private readonly createsSettled: Array<() => void> = [];
 
@@ -100,12 +100,11 @@ export class TaskService {
     // A container created now would die with this process, which is already on its way out.
     if (this.deps.shutdown.requested) throw failedPrecondition(`create ${id}: this shim is shutting down`);
     if (r.checkpoint) checkPath(`create ${id}: checkpoint`, r.checkpoint);
-    const opts = runcOptions(r.options as Any | undefined);
+    const driver = this.deps.runtime.driver(r.bundle, r.options as Any | undefined);
     this.creating.add(id);
     // Exits reaped from here until the init's pid is claimed may be its own.
     const window = this.router.starting();
     try {
-      const driver = this.deps.runtime.driver(r.bundle, opts);
       const stdio = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: !!r.terminal };
       const mounts: Array<{ type: string; source: string; options: string[] }> = r.rootfs ?? [];
       let mountedRootfs: string | null = null;
@@ -120,7 +119,7 @@ export class TaskService {
           // As Go's createdCheckpoint state: nothing runs until Start restores it.
           init.restoreFrom = r.checkpoint;
         } else {
-          const { pid, resources } = await driver.create(id, r.bundle, stdio, opts, signal);
+          const { pid, resources } = await driver.create(id, r.bundle, stdio, signal);
           init.pid = pid;
           init.resources = resources;
         }
@@ -128,7 +127,7 @@ export class TaskService {
         if (mountedRootfs) await this.deps.runtime.unmountAll(mountedRootfs).catch((e) => this.deps.log.warn({ id, err: String(e) }, 'failed to cleanup rootfs mount'));
         throw err;
       }
-      const container = new Container(id, r.bundle, init, mountedRootfs, opts);
+      const container = new Container(id, r.bundle, init, mountedRootfs);
       this.drivers.set(id, driver);
       this.containers.set(id, container);
       if (init.pid) {
@@ -161,7 +160,7 @@ export class TaskService {
     try {
       await proc.run('start', async () => {
         if (proc.kind === 'init' && proc.restoreFrom) {
-          const restored = await driver.restore(container.id, container.bundle, proc.stdio, container.options, proc.restoreFrom, signal);
+          const restored = await driver.restore(container.id, container.bundle, proc.stdio, proc.restoreFrom, signal);
           proc.pid = restored.pid;
           proc.resources = restored.resources;
           this.watch(container, proc, window);
@@ -232,8 +231,8 @@ export class TaskService {
   async checkpoint(r: Req, signal?: AbortSignal): Promise<Req> {
     const { container, proc } = this.lookup(r.id, '');
     checkPath(`checkpoint ${container.id}: path`, r.path);
-    const opts = checkpointOptions(r.options as Any | undefined);
-    await proc.run('checkpoint', () => this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, opts, signal));
+    const checkpoint = this.driverOf(container.id).checkpoint(container.id, container.bundle, r.path, r.options as Any | undefined);
+    await proc.run('checkpoint', () => checkpoint(signal));
     this.event('/tasks/checkpointed', 'containerd.events.TaskCheckpointed', container.id, { container_id: container.id, checkpoint: r.path });
     return {};
   }
@@ -305,7 +304,7 @@ export class TaskService {
     const { container, proc } = this.lookup(r.id, r.exec_id);
     await proc.run('delete', async () => {
       if (proc.pid && !proc.exit) this.router.unclaim(proc.pid);
-      await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
+      await settledWithin(proc.resources?.drained(), OUTPUT_DRAIN_MS);
       proc.resources?.close();
       if (proc.kind === 'init') {
         await this.driverOf(container.id).delete(container.id, signal);
@@ -398,7 +397,7 @@ export class TaskService {
   async wait(r: Req): Promise<Req> {
     const { proc } = this.lookup(r.id, r.exec_id);
     const exit = await proc.wait();
-    await settleWithin(proc.resources?.drained(), DRAIN_TIMEOUT_MS);
+    await settledWithin(proc.resources?.drained(), OUTPUT_DRAIN_MS);
     return { exit_status: exit.status, exited_at: timestamp(exit.at) };
   }
 
@@ -479,7 +478,7 @@ export class TaskService {
     return { container, proc };
   }
 
-  private driverOf(id: string): RuncDriver {
+  private driverOf(id: string): ContainerDriver {
     const d = this.drivers.get(id);
     if (!d) throw notFound(`container ${id} not found in this shim`);
     return d;
@@ -518,20 +517,6 @@ function checkStdio(what: string, r: Req): void {
   }
 }
 
-/** containerd.runc.v1.CheckpointOptions from the request's Any; none given is the defaults. */
-function checkpointOptions(any: Any | undefined): CheckpointOptions {
-  const type = 'containerd.runc.v1.CheckpointOptions';
-  if (!any || !any.value || any.value.length === 0) return decode<CheckpointOptions>(type, Buffer.alloc(0));
-  if (any.type_url.replace(/^.*\//, '') !== type) {
-    throw invalidArgument(`checkpoint options of type ${JSON.stringify(any.type_url)}: expected ${type}`);
-  }
-  try {
-    return decode<CheckpointOptions>(type, any.value);
-  } catch (err) {
-    throw invalidArgument(`checkpoint options: not a valid ${type} message: ${(err as Error).message}`);
-  }
-}
-
 /** The OCI process spec of an exec: containerd sends it as JSON in an Any (runtime-spec Process). */
 function execSpec(any: Any | undefined, what: string): Record<string, unknown> {
   if (!any || !any.value || any.value.length === 0) throw invalidArgument(`${what}: process spec is missing`);
@@ -545,13 +530,3 @@ function execSpec(any: Any | undefined, what: string): Record<string, unknown> {
     throw invalidArgument(`${what}: process spec (${any.type_url}) is not a valid OCI process: ${(err as Error).message}`);
   }
 }
-
-function settleWithin(p: Promise<void> | undefined, ms: number): Promise<void> {
-  if (!p) return Promise.resolve();
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.catch(() => undefined),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { within } from '../deadline';
 import { fromStatus, ShimError } from '../errors';
 import { ConnectionClosedError } from './errors';
 import { encodeFrame, FrameDecoder, MessageType, OversizeError, oversizeMessage } from './frame';
@@ -13,7 +14,6 @@ export interface CallOptions {
 interface Pending {
   resolve(b: Buffer): void;
   reject(e: Error): void;
-  timer?: NodeJS.Timeout;
 }
 
 /**
@@ -21,6 +21,9 @@ interface Pending {
  * DeadlineExceeded normally arrives first and is the answer the caller sees.
  */
 const LOCAL_DEADLINE_GRACE_MS = 50;
+
+/** How long dial waits for the socket to connect. */
+const DIAL_TIMEOUT_MS = 5000;
 
 /**
  * A ttrpc client on one connection (containerd/ttrpc client.go): stream ids odd and
@@ -66,18 +69,18 @@ export class Client {
       if (err instanceof OversizeError) return Promise.reject(new ShimError('ResourceExhausted', err.message));
       return Promise.reject(new ShimError('InvalidArgument', `ttrpc: encoding request: ${(err as Error).message}`, err));
     }
-    return new Promise<Buffer>((resolve, reject) => {
-      const p: Pending = { resolve, reject };
-      if (opts.timeoutMs) {
-        p.timer = setTimeout(
-          () => this.settle(streamId, new ShimError('DeadlineExceeded', `${service}/${method}: context deadline exceeded`)),
-          opts.timeoutMs + LOCAL_DEADLINE_GRACE_MS,
-        );
-      }
-      this.pending.set(streamId, p);
+    const answer = new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(streamId, { resolve, reject });
       // A write on a dying socket reports through 'error'/'close', which reject this call.
       this.socket.write(frame);
     });
+    if (!opts.timeoutMs) return answer;
+    // The server answers at the deadline; this bound is for a server that does not.
+    void within(answer, opts.timeoutMs + LOCAL_DEADLINE_GRACE_MS).then(
+      (d) => d === 'missed' && this.settle(streamId, new ShimError('DeadlineExceeded', `${service}/${method}: context deadline exceeded`)),
+      () => undefined,
+    );
+    return answer;
   }
 
   /** Close the connection; pending calls reject with ConnectionClosedError. */
@@ -111,7 +114,6 @@ export class Client {
     const p = this.pending.get(streamId);
     if (!p) return;
     this.pending.delete(streamId);
-    if (p.timer) clearTimeout(p.timer);
     if (result instanceof Error) p.reject(result);
     else p.resolve(result);
   }
@@ -120,8 +122,7 @@ export class Client {
     this.closedError ??= new ConnectionClosedError(detail);
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(this.closedError);
+        p.reject(this.closedError);
     }
   }
 }
@@ -137,22 +138,19 @@ export function socketPathOf(address: string): string {
 }
 
 /** Connect to a ttrpc server; a refused, missing or slow socket is a ConnectionClosedError. */
-export function dial(address: string, timeoutMs = 5000): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPathOf(address));
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ConnectionClosedError(`dial ${address}: timed out after ${timeoutMs}ms`));
-    }, timeoutMs);
-    const onError = (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new ConnectionClosedError(`dial ${address}: ${err.code ?? err.message}`));
-    };
+export async function dial(address: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<Client> {
+  const socket = net.connect(socketPathOf(address));
+  const connected = new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(new ConnectionClosedError(`dial ${address}: ${err.code ?? err.message}`));
     socket.once('error', onError);
     socket.once('connect', () => {
-      clearTimeout(timer);
       socket.removeListener('error', onError);
-      resolve(new Client(socket));
+      resolve();
     });
   });
+  if ((await within(connected, timeoutMs)) === 'missed') {
+    socket.destroy();
+    throw new ConnectionClosedError(`dial ${address}: timed out after ${timeoutMs}ms`);
+  }
+  return new Client(socket);
 }

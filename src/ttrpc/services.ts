@@ -1,5 +1,5 @@
 import { Code, ShimError, toStatus } from '../errors';
-import { setLongTimeout } from './timer';
+import { within } from '../deadline';
 import type { Request, Status } from './wire';
 
 export interface CallContext {
@@ -51,33 +51,24 @@ export class ServiceRegistry {
     else callerGone?.addEventListener('abort', onGone, { once: true });
 
     const ctx: CallContext = { service: req.service, method: req.method, metadata: metadataOf(req), signal: controller.signal };
-    let cancelTimer: (() => void) | undefined;
-    const racers: Array<Promise<Buffer>> = [];
     // timeout_nano: 0 is none; a negative one has already passed (Go's context.WithTimeout).
-    if (req.timeoutNano !== 0) {
-      const ms = Math.max(0, Math.ceil(req.timeoutNano / 1e6));
-      ctx.deadline = Date.now() + ms;
-      racers.push(
-        new Promise<Buffer>((_, reject) => {
-          // A deadline past setTimeout's ~24.8 days is waited for, not fired at once.
-          cancelTimer = setLongTimeout(() => {
-            const err = new ShimError('DeadlineExceeded', `${req.service}/${req.method}: context deadline exceeded`);
-            controller.abort(err);
-            reject(err);
-          }, ms);
-        }),
-      );
-    }
+    const budgetMs = req.timeoutNano === 0 ? null : Math.max(0, Math.ceil(req.timeoutNano / 1e6));
+    if (budgetMs !== null) ctx.deadline = Date.now() + budgetMs;
     try {
       // Called inside the try: a handler that throws before returning its promise is still a status.
-      racers.push(Promise.resolve().then(() => handler(req.payload, ctx)));
-      const payload = await Promise.race(racers);
+      const answer = Promise.resolve().then(() => handler(req.payload, ctx));
+      if (budgetMs !== null && (await within(answer, budgetMs)) === 'missed') {
+        // The handler runs on with its signal aborted (its runc is killed); the caller is answered now.
+        const err = new ShimError('DeadlineExceeded', `${req.service}/${req.method}: context deadline exceeded`);
+        controller.abort(err);
+        return { status: toStatus(err), payload: EMPTY };
+      }
+      const payload = await answer;
       if (payload == null) return failed(Code.Internal, 'ttrpc: marshal called with nil');
       return { status: OK, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload as Uint8Array) };
     } catch (err) {
       return { status: toStatus(err), payload: EMPTY };
     } finally {
-      cancelTimer?.();
       callerGone?.removeEventListener('abort', onGone);
     }
   }

@@ -233,7 +233,7 @@ test('an exec id with "/" and ".." stays inside the bundle: its files (named %2F
   assert.equal(w.exit_status, 0);
   await call(c, 'Delete', 'DeleteRequest', { id, exec_id: execId }, 'DeleteResponse');
   c.close();
-  // Spec and pid file live only for the Start (task/runc-runtime.ts exec); see also unit parity.test.
+  // Spec and pid file live only for the Start (runc/runtime.ts exec); see also unit parity.test.
   assert.deepEqual(readdirSync(path.join(bundle, 'execs')), []);
   assert.equal(existsSync(path.resolve(bundle, 'execs', execId + '.json')), false);
   assert.equal(existsSync(path.resolve(bundle, 'execs', execId + '.pid')), false);

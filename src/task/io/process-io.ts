@@ -2,7 +2,6 @@ import { constants, createWriteStream, fchownSync, openSync, statSync } from 'no
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { internal, notFound, unimplemented } from '../../errors';
-import { loggingBinaryEnv } from '../../runc/env';
 import { closeQuietly } from '../../sys/fd';
 import { pipe } from '../../sys/pipe';
 import { openInputFifo, openOutputFifo } from './fifo';
@@ -245,4 +244,13 @@ async function startLoggingBinary(target: Extract<ReturnType<typeof parseStdioUr
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
+}
+
+/**
+ * A binary:// logging binary gets these two and nothing else, as containerd's NewBinaryCmd
+ * (cmd/containerd-shim-runc-v2/process/io_util.go: cmd.Env holds only CONTAINER_ID and
+ * CONTAINER_NAMESPACE), so neither NOTIFY_SOCKET nor anything of ours reaches it.
+ */
+function loggingBinaryEnv(id: string, namespace: string): NodeJS.ProcessEnv {
+  return { CONTAINER_ID: id, CONTAINER_NAMESPACE: namespace };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { decode, encode, fromTimestamp } from '../../../src/proto';
-import { SANDBOX_SERVICE, sandboxHandlers } from '../../../src/sandbox/register';
+import { SANDBOX_SERVICE, sandboxHandlers } from '../../../src/sandbox/ttrpc-binding';
 import { SandboxService } from '../../../src/sandbox/service';
 import type { Holder } from '../../../src/sandbox/holder';
 import { createShutdown } from '../../../src/streams/shutdown$';
@@ -172,15 +172,16 @@ test('SandboxMetrics is Unimplemented, saying why', async () => {
 test('the ttrpc binding decodes sandbox.proto bytes, answers in them, and refuses garbage as InvalidArgument', async () => {
   const { svc } = setup();
   const handlers = sandboxHandlers(svc);
+  const ctx = { service: SANDBOX_SERVICE, method: '', metadata: new Map(), signal: new AbortController().signal };
   assert.equal(SANDBOX_SERVICE, 'containerd.runtime.sandbox.v1.Sandbox');
   assert.deepEqual(Object.keys(handlers).sort(), ['CreateSandbox', 'PingSandbox', 'Platform', 'SandboxMetrics', 'SandboxStatus', 'ShutdownSandbox', 'StartSandbox', 'StopSandbox', 'WaitSandbox']);
   const P = 'containerd.runtime.sandbox.v1.';
-  await handlers.CreateSandbox(encode(P + 'CreateSandboxRequest', { sandbox_id: 'sb1', netns_path: '' }));
-  const started = decode(P + 'StartSandboxResponse', await handlers.StartSandbox(encode(P + 'StartSandboxRequest', { sandbox_id: 'sb1' })));
+  await handlers.CreateSandbox(encode(P + 'CreateSandboxRequest', { sandbox_id: 'sb1', netns_path: '' }), ctx);
+  const started = decode(P + 'StartSandboxResponse', await handlers.StartSandbox(encode(P + 'StartSandboxRequest', { sandbox_id: 'sb1' }), ctx));
   assert.equal(started.pid, 4242);
-  const plat = decode(P + 'PlatformResponse', await handlers.Platform(encode(P + 'PlatformRequest', { sandbox_id: 'sb1' })));
+  const plat = decode(P + 'PlatformResponse', await handlers.Platform(encode(P + 'PlatformRequest', { sandbox_id: 'sb1' }), ctx));
   assert.equal(plat.platform.os, 'linux');
-  await assert.rejects(handlers.PingSandbox(Buffer.from([0x0a, 0xff])), (e: unknown) => e instanceof ShimError && e.kind === 'InvalidArgument' && /PingRequest/.test(e.message));
+  await assert.rejects(handlers.PingSandbox(Buffer.from([0x0a, 0xff]), ctx), (e: unknown) => e instanceof ShimError && e.kind === 'InvalidArgument' && /PingRequest/.test(e.message));
 });
 
 test('CreateSandbox with rootfs mounts is Unimplemented, and the sandbox stays new', async () => {

@@ -5,7 +5,6 @@ import { fn } from '../../../src/sys/libc';
 import { Container } from '../../../src/task/container';
 import { stateDump } from '../../../src/task/dump';
 import { Process } from '../../../src/task/process';
-import { runcOptions } from '../../../src/task/options';
 
 const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
 
@@ -14,7 +13,7 @@ test('the state dump: each container\'s processes with state, pid, exit; held ex
   init.pid = 101;
   init.state = 'running';
   init.started = true;
-  const c = new Container('c1', '/run/b/c1', init, null, runcOptions(undefined));
+  const c = new Container('c1', '/run/b/c1', init, null);
   // An exec reaped before its start was published: its TaskExit is held back.
   const early = new Process('exec', 'c1', 'e1', stdio);
   early.pid = 102;

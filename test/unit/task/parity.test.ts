@@ -16,10 +16,11 @@ import { createShutdown } from '../../../src/streams/shutdown$';
 import { exitAfterStart$ } from '../../../src/ordering/exit-after-start';
 import { initExitAfterExecExits } from '../../../src/ordering/init-exit-after-exec-exits';
 import type { Lifecycle } from '../../../src/ordering/lifecycle';
-import { runcOptions } from '../../../src/task/options';
+import { runcOptions } from '../../../src/runc/options';
 import type { ProcessResources } from '../../../src/task/process';
-import { execFileName, runcRuntime } from '../../../src/task/runc-runtime';
-import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
+import { RuncContainerDriver } from '../../../src/runc/driver';
+import { execFileName } from '../../../src/runc/facts';
+import type { ContainerDriver, ContainerRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 const kindOf = (kind: string) => (err: unknown) => err instanceof ShimError && err.kind === kind;
@@ -30,13 +31,13 @@ interface Fake {
   calls: string[];
   specs: unknown[];
   /** Replace a driver method for one test. */
-  driver: RuncDriver;
+  driver: ContainerDriver;
   drained?: () => Promise<void>;
 }
 
 function setup() {
   let nextPid = 1000;
-  const fake: Fake = { calls: [], specs: [], driver: undefined as unknown as RuncDriver };
+  const fake: Fake = { calls: [], specs: [], driver: undefined as unknown as ContainerDriver };
   const resources = (): ProcessResources => ({
     drained: () => (fake.drained ? fake.drained() : Promise.resolve()),
     closeStdin: () => {},
@@ -59,10 +60,10 @@ function setup() {
     resume: async (id) => void fake.calls.push(`resume ${id}`),
     stats: async () => ({ type_url: 'x', value: Buffer.alloc(0) }),
     update: async () => {},
-    checkpoint: async () => {},
+    checkpoint: () => async () => {},
     restore: async () => ({ pid: ++nextPid, resources: resources() }),
   };
-  const runtime: TaskRuntime = {
+  const runtime: ContainerRuntime = {
     driver: () => fake.driver,
     mountAll: () => {},
     unmountAll: async () => {},
@@ -269,13 +270,13 @@ exit 0
 
 test('Kill that finds the container not running (an exit not yet reaped) is NotFound, as Go checkKillError', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-parity-'));
-  const driver = runcRuntime({ namespace: 't', log: silentLogger() }).driver(dir, { ...runcOptions(null), binary_name: fakeRunc(dir), root: path.join(dir, 'root') });
+  const driver = new RuncContainerDriver(dir, { ...runcOptions(null), binary_name: fakeRunc(dir), root: path.join(dir, 'root') }, { namespace: 't', log: silentLogger() });
   await assert.rejects(driver.kill('c1', 9, false, false), (e: unknown) => kindOf('NotFound')(e) && /container not running/.test((e as Error).message));
 });
 
 test('exec spec and pid files: 0600, one per exec id (a/b and a_b apart), and gone once the exec has started', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-parity-'));
-  const driver = runcRuntime({ namespace: 't', log: silentLogger() }).driver(dir, { ...runcOptions(null), binary_name: fakeRunc(dir), root: path.join(dir, 'root') });
+  const driver = new RuncContainerDriver(dir, { ...runcOptions(null), binary_name: fakeRunc(dir), root: path.join(dir, 'root') }, { namespace: 't', log: silentLogger() });
   const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
   for (const execId of ['a/b', 'a_b']) {
     const s = await driver.exec('c1', execId, dir, stdio, { args: ['true'], env: ['SECRET=1'] });

@@ -14,8 +14,8 @@ import { isKind, ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import { mountAll, mountPoints, unmountAll } from '../../../src/sys/mount';
-import { runcRuntime } from '../../../src/task/runc-runtime';
-import type { RuncDriver } from '../../../src/task/runtime';
+import { runcRuntime } from '../../../src/runc/runtime';
+import type { ContainerDriver } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 const runtime = runcRuntime({ namespace: 'rx-unit', log: silentLogger() });
@@ -74,7 +74,7 @@ test('Create whose runc fails while its rootfs stays busy: the runc error is the
   const runcError = new ShimError('Unknown', 'runc create failed: unable to start container process: exec: "nope": not found');
   const cwd = process.cwd();
   // runc "fails" with our cwd inside the freshly mounted rootfs: Create's undo meets EBUSY.
-  const driver = { create: async () => (process.chdir(rootfs), Promise.reject(runcError)) } as unknown as RuncDriver;
+  const driver = { create: async () => (process.chdir(rootfs), Promise.reject(runcError)) } as unknown as ContainerDriver;
   const logged: Array<{ level: number; msg: string; err?: string }> = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const service = new TaskService({

@@ -8,7 +8,7 @@ import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import { exitAfterStart$ } from '../../../src/ordering/exit-after-start';
 import type { Lifecycle } from '../../../src/ordering/lifecycle';
-import type { RuncDriver, TaskRuntime } from '../../../src/task/runtime';
+import type { ContainerDriver, ContainerRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
 
 /** A runtime that makes no container: pids are handed out, exits are pushed by the test. */
@@ -16,7 +16,7 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
   const calls: string[] = [];
   let nextPid = 1000;
   const resources = () => ({ drained: async () => {}, closeStdin: () => {}, close: () => calls.push('io.close') });
-  const driver: RuncDriver = {
+  const driver: ContainerDriver = {
     create: async (id) => (calls.push(`create ${id}`), hooks.onCreate?.(nextPid + 1), { pid: ++nextPid, resources: resources() }),
     start: async (id) => {
       calls.push(`start ${id}`);
@@ -33,11 +33,11 @@ function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: n
     pause: async (id) => void calls.push(`pause ${id}`),
     stats: async (id) => (calls.push(`stats ${id}`), { type_url: 'x', value: Buffer.alloc(0) }),
     update: async (id, res) => void calls.push(`update ${id} ${JSON.stringify(res)}`),
-    checkpoint: async (id) => void calls.push(`checkpoint ${id}`),
+    checkpoint: (id) => async () => void calls.push(`checkpoint ${id}`),
     restore: async (id) => (calls.push(`restore ${id}`), { pid: ++nextPid, resources: resources() }),
     resume: async (id) => void calls.push(`resume ${id}`),
   };
-  const runtime: TaskRuntime = {
+  const runtime: ContainerRuntime = {
     driver: () => driver,
     mountAll: (_m, target) => void calls.push(`mount ${target}`),
     unmountAll: async (target) => void calls.push(`unmount ${target}`),

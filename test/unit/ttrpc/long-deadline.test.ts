@@ -1,9 +1,10 @@
 /** timeout_nano past setTimeout's 2^31-1 ms (~24.8 days): waited for, not fired at once. */
-import { test, mock } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code } from '../../../src/errors';
 import { ServiceRegistry } from '../../../src/ttrpc/services';
-import { MAX_TIMEOUT_MS, setLongTimeout } from '../../../src/ttrpc/timer';
+import { NEVER, timer, VirtualTimeScheduler, type SchedulerAction, type Subscription } from 'rxjs';
+import { MAX_TIMER_MS, within, within$, type Deadline } from '../../../src/deadline';
 import type { Request } from '../../../src/ttrpc/wire';
 
 const DAY_NS = 86_400e9;
@@ -25,35 +26,38 @@ test('a call with a 30-day timeout_nano answers OK, its signal never aborted', a
   assert.equal(signal?.aborted, false);
 });
 
-test('setLongTimeout fires once the whole delay has passed, across setTimeout\'s limit, and not before', (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  const fire = mock.fn();
-  setLongTimeout(fire, 2 * MAX_TIMEOUT_MS + 10);
-  t.mock.timers.tick(MAX_TIMEOUT_MS);
-  t.mock.timers.tick(MAX_TIMEOUT_MS);
-  assert.equal(fire.mock.callCount(), 0);
-  t.mock.timers.tick(9);
-  assert.equal(fire.mock.callCount(), 0);
-  t.mock.timers.tick(1);
-  assert.equal(fire.mock.callCount(), 1);
+/** Virtual time that records each delay asked of it: no one timer may be longer than a real one can be. */
+class RecordingScheduler extends VirtualTimeScheduler {
+  readonly delays: number[] = [];
+  override schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    this.delays.push(delay);
+    return super.schedule(work, delay, state);
+  }
+}
+
+test('within$: a budget past one timer\'s limit (30 days) is missed only once it has passed whole, each timer within the limit', () => {
+  const scheduler = new RecordingScheduler();
+  const budget = 2 * MAX_TIMER_MS + 10;
+  const seen: Array<[Deadline, number]> = [];
+  within$(NEVER, budget, scheduler).subscribe((d) => seen.push([d, scheduler.frame]));
+  scheduler.flush();
+  assert.deepEqual(seen, [['missed', budget]]);
+  assert.ok(scheduler.delays.every((d) => d <= MAX_TIMER_MS), `delays ${scheduler.delays}`);
+  assert.equal(scheduler.delays.length, 3, 'a chain of three timers');
 });
 
-test('setLongTimeout cancelled in the middle of its chain never fires', (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  const fire = mock.fn();
-  const cancel = setLongTimeout(fire, 3 * MAX_TIMEOUT_MS);
-  t.mock.timers.tick(MAX_TIMEOUT_MS + 5);
-  cancel();
-  t.mock.timers.tick(3 * MAX_TIMEOUT_MS);
-  assert.equal(fire.mock.callCount(), 0);
+test('within$: work that ends inside a long budget is met, and the rest of the timer chain is dropped', () => {
+  const scheduler = new RecordingScheduler();
+  const seen: Array<[Deadline, number]> = [];
+  within$(timer(MAX_TIMER_MS + 5, scheduler), 3 * MAX_TIMER_MS, scheduler).subscribe((d) => seen.push([d, scheduler.frame]));
+  scheduler.flush();
+  assert.deepEqual(seen, [['met', MAX_TIMER_MS + 5]]);
 });
 
-test('a short delay is one plain timer', (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  const fire = mock.fn();
-  setLongTimeout(fire, 30);
-  t.mock.timers.tick(29);
-  assert.equal(fire.mock.callCount(), 0);
-  t.mock.timers.tick(1);
-  assert.equal(fire.mock.callCount(), 1);
+test('within: a short budget is one plain timer; work still pending at it is missed', async () => {
+  const scheduler = new RecordingScheduler();
+  const result = within(new Promise(() => {}), 30, scheduler);
+  scheduler.flush();
+  assert.equal(await result, 'missed');
+  assert.deepEqual(scheduler.delays, [30]);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sharesPidNamespace } from '../../../src/task/runc-runtime';
+import { sharesPidNamespace } from '../../../src/runc/facts';
 
 const bundle = (namespaces: object[] | null) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-killall-'));

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKind } from '../../../src/errors';
-import { shimConfigFrom } from '../../../src/task/options';
+import { shimConfigFrom } from '../../../src/runc/options';
 
 // Each fails protobuf decoding of any message: a truncated varint tag, a tag without its value,
 // wire type 7 (there is none).

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode } from '../../../src/proto';
-import { blockDevices, metricsAny, type RuncStats } from '../../../src/task/metrics';
+import { blockDevices, metricsAny, type RuncStats } from '../../../src/runc/metrics';
 
 const sample = {
   cpu: { usage: { total: 7266690, percpu: [5282511, 1984179], kernel: 10, user: 20 }, throttling: { periods: 3, throttledPeriods: 1, throttledTime: 5000 } },

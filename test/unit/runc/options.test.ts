@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ShimError } from '../../../src/errors';
 import { encode } from '../../../src/proto';
-import { onIgnoredConfigKey, parseShimConfig, runcOptions, shimConfigFrom } from '../../../src/task/options';
+import { onIgnoredConfigKey, parseShimConfig, runcOptions, shimConfigFrom } from '../../../src/runc/options';
 
 const invalid = (re: RegExp) => (e: unknown) => e instanceof ShimError && e.kind === 'InvalidArgument' && re.test(e.message);
 
