@@ -86,5 +86,7 @@ for (const arch of archs) {
   execFileSync(builder, ['--build-sea', path.join(work, 'sea.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exe = config.output;
   writeFileSync(`${exe}.sha256`, `${sha256(exe)}  containerd-shim-rx-v2\n`);
+  // Which script it carries, so a test can tell a stale package from the current build.
+  writeFileSync(path.join(dir, 'main.js.sha256'), sha256(config.main) + '\n');
   console.log(`${path.relative(root, exe)}: Node.js ${nodeVersion} linux-${arch}, koffi ${koffiVersion}, ${(readFileSync(exe).length / 1e6).toFixed(1)} MB`);
 }

@@ -1,6 +1,6 @@
 /**
  * The packaged single executable (`npm run package`, built here for this machine's architecture
- * when missing) on a node without Node.js: copied alone into an empty directory, it installs
+ * when missing or older than the build) on a node without Node.js: copied alone into an empty directory, it installs
  * itself (containerd's PATH is then exactly <prefix>/bin and /usr/sbin for runc: no node, no
  * checkout), and runs containers by the runtime name: the install cycle of install.test, then a
  * detached container with an exec, a kill and a delete, on the containerd under test.
@@ -24,8 +24,18 @@ const exe = path.join(bare, 'containerd-shim-rx-v2');
 const PATH_OF = (bin: string) => `${bin}:/usr/sbin`;
 let env: InstallEnv | undefined;
 
+/** Whether dist/package holds an executable of the current build (package.mjs notes the script it carries). */
+function current(): boolean {
+  const main = createHash('sha256').update(readFileSync(path.join(repo, 'dist', 'sea', 'main.js'))).digest('hex');
+  try {
+    return existsSync(built) && readFileSync(path.join(path.dirname(built), 'main.js.sha256'), 'utf8').trim() === main;
+  } catch {
+    return false;
+  }
+}
+
 before(() => {
-  if (!existsSync(built)) execFileSync(process.execPath, [path.join(repo, 'scripts', 'package.mjs')], { cwd: repo, env: { ...process.env, PACKAGE_ARCHS: process.arch }, stdio: 'inherit' });
+  if (!current()) execFileSync(process.execPath, [path.join(repo, 'scripts', 'package.mjs')], { cwd: repo, env: { ...process.env, PACKAGE_ARCHS: process.arch }, stdio: 'inherit' });
   copyFileSync(built, exe);
   execFileSync('chmod', ['755', exe]);
 });
