@@ -7,9 +7,11 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { installCycle, installEnv, tree, type InstallEnv } from '../helpers/install';
+import { parse } from 'smol-toml';
+import { configDump, installCycle, installEnv, tree, type InstallEnv } from '../helpers/install';
 import { hostNetworkPod, servingShims, startCriContainerd, type CriContainerd } from '../helpers/cri/containerd-cri';
 import { HOST } from '../helpers/host';
 import { run } from '../helpers/run';
@@ -52,4 +54,29 @@ test('CRI runs a pod on the installed handler (runtime_path: the prefix\'s execu
   assert.equal(u.code, 0, u.stderr);
   assert.deepEqual(readFileSync(config), original);
   assert.deepEqual(tree(ctd.dir), before);
+});
+
+test('a main config of version 2 with runc options of its own: containerd\'s merged config keeps them beside rx (config dump, no containerd started)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-install-v2-'));
+  try {
+    const config = path.join(dir, 'config.toml');
+    const runc = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc';
+    writeFileSync(config, `version = 2\n\n[${runc}]\n  runtime_type = "io.containerd.runc.v2"\n  [${runc}.options]\n    SystemdCgroup = true\n`);
+    const original = readFileSync(config);
+    const args = ['--prefix', path.join(dir, 'p'), '--containerd-config', config, '--containerd', HOST.containerd];
+    const r = await run(launcher, ['install', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    // 2.x migrates each file on its own (grpc.v1.cri -> cri.v1.runtime) and merges them; 1.6 reads the drop-in's copy.
+    const table = HOST.name === '1.6' ? 'io.containerd.grpc.v1.cri' : 'io.containerd.cri.v1.runtime';
+    const runtimes = ((parse(await configDump(config)) as any).plugins[table].containerd.runtimes) as Record<string, any>;
+    assert.equal(runtimes.runc.runtime_type, 'io.containerd.runc.v2');
+    assert.equal(runtimes.runc.options.SystemdCgroup, true, 'the main config\'s runc option survives');
+    assert.equal(runtimes.rx.runtime_type, 'io.containerd.rx.v2');
+    const u = await run(launcher, ['uninstall', ...args]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.deepEqual(readFileSync(config), original);
+    assert.deepEqual(tree(dir), ['config.toml']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
