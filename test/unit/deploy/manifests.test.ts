@@ -7,10 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseYamlDocuments } from '../../helpers/yaml';
 import { layout, parseInstallArgs } from '../../../src/cli/install/args';
+import { installMain } from '../../../src/cli/install';
 
 const repo = path.resolve(__dirname, '../../../..');
 const read = (f: string) => readFileSync(path.join(repo, 'deploy', f), 'utf8');
@@ -66,4 +68,25 @@ test('install runs in the node\'s mount namespace with the RuntimeClass\'s handl
   assert.match(script, /nsenter --target 1 --mount --uts --ipc --net --pid -- systemctl restart containerd/);
   assert.match(preStop, new RegExp(`nsenter --target 1 --mount -- ${layout(a).binary} uninstall --prefix ${prefix} --containerd-config ${config} && .*systemctl restart containerd`));
   for (const s of [script, preStop, main.command[2]]) execFileSync('sh', ['-n', '-c', s]);
+});
+
+test('the init container restarts containerd exactly when install says containerd must restart (its grep matches install\'s line)', () => {
+  const grep = /grep -q '([^']+)' \/tmp\/install\.out/.exec(script);
+  assert.ok(grep, 'the script decides by grep');
+  const re = new RegExp(grep[1], 'm');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-unit-deploy-'));
+  try {
+    const fake = path.join(dir, 'containerd');
+    writeFileSync(fake, '#!/bin/sh\necho containerd github.com/containerd/containerd/v2 2.3.7 abc\n', { mode: 0o755 });
+    const args = ['install', '--prefix', path.join(dir, 'p'), '--containerd-config', path.join(dir, 'etc', 'config.toml'), '--containerd', fake];
+    const outputs = [0, 1].map(() => {
+      let out = '';
+      installMain(args, (s) => (out += s));
+      return out;
+    });
+    assert.match(outputs[0], re, 'the first install changes the config: restart');
+    assert.doesNotMatch(outputs[1], re, 'the second changes nothing: no restart');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
