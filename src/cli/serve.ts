@@ -54,11 +54,9 @@ export async function serve(flags: Flags): Promise<void> {
         log,
         tap: (name) => taps.tap(name),
         publisher: () => new Publisher({ namespace: flags.namespace, connect: () => dial(ttrpcAddress), log: log.child({ plugin: 'publisher' }) }),
-        taskService: ({ exits$, emit, shutdown }) =>
+        taskService: ({ shutdown }) =>
           new TaskService({
             namespace: flags.namespace,
-            exits$,
-            emit,
             runtime: runcRuntime({ namespace: flags.namespace, log }),
             shutdown,
             log: log.child({ plugin: 'task' }),

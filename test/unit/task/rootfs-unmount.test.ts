@@ -9,7 +9,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Subject } from 'rxjs';
 import { isKind, ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { createShutdown } from '../../../src/streams/shutdown$';
@@ -79,8 +78,6 @@ test('Create whose runc fails while its rootfs stays busy: the runc error is the
   const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const service = new TaskService({
     namespace: 'rx-unit',
-    exits$: new Subject(),
-    emit: () => {},
     runtime: { ...runcRuntime({ namespace: 'rx-unit', log }), driver: () => driver },
     shutdown: createShutdown(),
     log,
