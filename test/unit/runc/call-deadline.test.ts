@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Subject } from 'rxjs';
 import { Code, isKind } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { encode, packAny } from '../../../src/proto';
@@ -67,8 +66,6 @@ function stack(onChild: (command: string, child: ReturnType<typeof spawn>) => vo
   };
   const service = new TaskService({
     namespace: 'rx-unit',
-    exits$: new Subject(),
-    emit: () => {},
     runtime: runcRuntime({ namespace: 'rx-unit', log: silentLogger(), spawner }),
     shutdown: createShutdown(),
     log: silentLogger(),
