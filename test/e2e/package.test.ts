@@ -51,7 +51,8 @@ test('the .sha256 beside it is its sha256; -v runs with no node on PATH and name
   assert.throws(() => execFileSync('sh', ['-c', 'command -v node'], { env: { PATH: PATH_OF(bare) } }), 'no node on the test PATH');
   const r = await run(exe, ['-v'], { env: { PATH: PATH_OF(bare) } });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout.toString(), /Version:\s+\d+\.\d+\.\d+\n\s+Revision:\s+[0-9a-f]{40}\n\s+Node\.js:\s+v26\./);
+  // (the runtime line: `Node.js:  v26...` here, `Runtime:  node v26...` in the launcher's wording)
+  assert.match(r.stdout.toString(), /Version:\s+\d+\.\d+\.\d+\n\s+Revision:\s+[0-9a-f]{40}\n\s+(Node\.js:\s+|Runtime:\s+node )v26\./);
   assert.equal(r.stderr, '');
 });
 
