@@ -6,7 +6,7 @@
 import { layout, parseInstallArgs } from './args';
 import { containerdVersion, planInstall } from './install';
 import { self } from './self';
-import { apply, describe, diffOf, type Step } from './steps';
+import { applyAll, describe, diffOf, type Step } from './steps';
 import { planUninstall } from './uninstall';
 
 function report(steps: Step[], notes: string[], dryRun: boolean, out: (s: string) => void): void {
@@ -34,7 +34,7 @@ export function installMain(argv: string[], out: (s: string) => void = (s) => pr
     out(`containerd-shim-rx-v2 uninstall${a.dryRun ? ', dry run: nothing is changed' : ''}\n`);
     ({ steps, notes } = plan);
   }
-  if (!a.dryRun) for (const s of steps) apply(s);
+  if (!a.dryRun) applyAll(steps);
   report(steps, notes, a.dryRun, out);
   const L = layout(a);
   const read = new Set([a.containerdConfig, L.dropIn, L.optionsFile]);

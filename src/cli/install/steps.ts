@@ -105,3 +105,50 @@ export function apply(s: Step): void {
       return;
   }
 }
+
+/**
+ * Put back what `apply(s)` changed, for a run that failed part way: so a failed install leaves
+ * no half-install without a record (the record is written last). A removed executable or
+ * record cannot come back (their bytes were not kept); everything else can.
+ */
+export function undo(s: Step): void {
+  switch (s.kind) {
+    case 'mkdir':
+      rmdirSync(s.path);
+      return;
+    case 'rmdir':
+      mkdirSync(s.path, { mode: 0o755 });
+      return;
+    case 'write':
+      if (s.before === null) unlinkSync(s.path);
+      else apply({ ...s, after: s.before, before: s.after });
+      return;
+    case 'copy':
+    case 'symlink':
+      unlinkSync(s.path);
+      return;
+    case 'remove':
+      if (s.before !== null) apply({ kind: 'write', path: s.path, before: null, after: s.before, what: '' });
+      return;
+  }
+}
+
+/** Apply every step in order; when one fails, undo those done (newest first) and rethrow. */
+export function applyAll(steps: Step[]): void {
+  const done: Step[] = [];
+  try {
+    for (const s of steps) {
+      apply(s);
+      done.push(s);
+    }
+  } catch (err) {
+    for (const s of done.reverse()) {
+      try {
+        undo(s);
+      } catch {
+        // best effort: the error that stopped the run is the one to report
+      }
+    }
+    throw err;
+  }
+}

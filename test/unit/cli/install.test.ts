@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'smol-toml';
@@ -12,7 +12,7 @@ import { unifiedDiff } from '../../../src/cli/install/diff';
 import { parseInstallArgs } from '../../../src/cli/install/args';
 import { planInstall } from '../../../src/cli/install/install';
 import { planUninstall } from '../../../src/cli/install/uninstall';
-import { apply } from '../../../src/cli/install/steps';
+import { apply, applyAll } from '../../../src/cli/install/steps';
 
 const DROP = '/etc/containerd/conf.d/rx.toml';
 const CFG = '/etc/containerd/config.toml';
@@ -140,6 +140,27 @@ test('plan: install twice is one set of changes then none; an edited options fil
     assert.equal(readFileSync(config, 'utf8'), original);
     assert.equal(readFileSync(options, 'utf8'), 'grouping = "namespace"\n');
     assert.equal(planUninstall({ ...a, action: 'uninstall' }), null, 'the record is gone');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run that fails part way undoes what it did: no drop-in, no directory, the main config as it was', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-unit-fail-'));
+  try {
+    const config = path.join(dir, 'etc', 'config.toml');
+    mkdirSync(path.dirname(config));
+    writeFileSync(config, 'version = 3\n');
+    const exe = path.join(dir, 'exe');
+    writeFileSync(exe, 'binary');
+    const a = parseInstallArgs(['install', '--prefix', path.join(dir, 'p'), '--containerd-config', config]);
+    const { steps } = planInstall(a, '2.3.7', { kind: 'copy', path: exe });
+    // one more step that fails (a file in a directory that is not there), after all of install's
+    const broken = [...steps, { kind: 'write' as const, path: path.join(dir, 'missing', 'x'), before: null, after: '', what: '' }];
+    assert.throws(() => applyAll(broken), /ENOENT/);
+    assert.equal(readFileSync(config, 'utf8'), 'version = 3\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['etc', 'exe']);
+    assert.deepEqual(readdirSync(path.join(dir, 'etc')), ['config.toml']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
