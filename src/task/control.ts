@@ -24,6 +24,8 @@ export interface TaskServiceDeps {
   shutdown: Shutdown;
   log: Logger;
   version: string;
+  /** true while this process holds a pod for the Sandbox API: its end is ShutdownSandbox's, not Shutdown's */
+  holdsPod?: () => boolean;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Lifecycle, ProcessRef, Said } from '../ordering/lifecycle';
 import { Container } from './container';
 import { TaskControl, type TaskServiceDeps } from './control';
 import * as events from './events';
+import { Joins } from './joins';
 import { NOT_EXITED_AT, Process } from './process';
 import { checkCreate, checkStdio, execSpec, type Req } from './validate';
 
@@ -47,6 +48,8 @@ export class TaskService extends TaskControl {
   private readonly creating = new Set<string>();
   /** Shutdowns waiting for the Creates in flight to settle. */
   private readonly createsSettled: Array<() => void> = [];
+  /** Containers a grouped `start` promised us, whose Create is still to come (the Group service). */
+  readonly joins: Joins;
 
   /** lifecycle$: what the service says happened and which exits it awaits, in order; hot; completes at dispose. */
   readonly lifecycle$: Observable<Said<Process>>;
@@ -55,6 +58,7 @@ export class TaskService extends TaskControl {
     const said = new Subject<Said<Process>>();
     super(deps, said);
     this.lifecycle$ = said.asObservable();
+    this.joins = new Joins({ shutdown: deps.shutdown, idle: () => this.containers.size === 0 && this.creating.size === 0 });
   }
 
   get size(): number {
@@ -63,6 +67,7 @@ export class TaskService extends TaskControl {
 
   dispose(): void {
     this.said.complete();
+    this.joins.dispose();
   }
 
   /** What the service holds, for reading only (task/dump.ts turns it into the state dump). */
@@ -86,6 +91,8 @@ export class TaskService extends TaskControl {
   }
 
   async create(r: Req, signal?: AbortSignal): Promise<Req> {
+    // Before the checks: a refused Create has arrived too, and no longer holds a Shutdown back.
+    this.joins.arrived(String(r.id ?? ''));
     const id = checkCreate(r);
     if (this.containers.has(id) || this.creating.has(id)) throw alreadyExists(`container ${id} already exists in this shim`);
     // A container created now would die with this process, which is already on its way out.
@@ -231,6 +238,15 @@ export class TaskService extends TaskControl {
     // the id; ctr shim shutdown sends nothing). Here `now` would end every other container of a
     // grouped process with this one.
     if (this.containers.size > 0) return {};
+    // A grouped `start` handed our address out for a Create still to come: end after it (joins.ts).
+    if (this.joins.holdShutdown()) return {};
+    // A pod's serving process outlives its containers: containerd's shim sandbox controller ends
+    // it with ShutdownSandbox (v2.3.7 plugins/sandbox/controller.go), and sends no Shutdown for a
+    // sandboxed container on task API v3 (core/runtime/v2/shim.go shimTask.delete).
+    if (this.deps.holdsPod?.()) {
+      this.deps.log.info({}, 'shutdown ignored: this process holds a pod (ShutdownSandbox ends it)');
+      return {};
+    }
     this.deps.log.info({ now: !!r.now, containers: this.containers.size }, 'shutdown requested');
     this.deps.shutdown.shutdown();
     return {};
