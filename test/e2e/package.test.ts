@@ -3,17 +3,20 @@
  * when missing or older than the build) on a node without Node.js: copied alone into an empty directory, it installs
  * itself (containerd's PATH is then exactly <prefix>/bin and /usr/sbin for runc: no node, no
  * checkout), and runs containers by the runtime name: the install cycle of install.test, then a
- * detached container with an exec, a kill and a delete, on the containerd under test.
+ * detached container with an exec, a kill and a delete, on the containerd under test; and the
+ * DaemonSet's init and preStop scripts run against a temp dir standing for the node.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { installCycle, installEnv, type InstallEnv } from '../helpers/install';
 import { run } from '../helpers/run';
+import { HOST } from '../helpers/host';
+import { parseYamlDocuments } from '../helpers/yaml';
 import { uniqueId, waitForTask } from '../helpers/tasks';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -77,4 +80,43 @@ test('through the executable by path: a detached container, an exec in it, kill,
   assert.equal(del.code, 0, del.stderr);
   assert.match(del.stdout.toString() + del.stderr, /137/);
   assert.equal((await ctd.ctr(['containers', 'delete', id])).code, 0);
+});
+
+test("the DaemonSet's scripts, the node's paths moved into a temp dir and nsenter/systemctl stood in for: install from the staged copy, one restart, uninstall on delete", async () => {
+  const [ds] = parseYamlDocuments(readFileSync(path.join(repo, 'deploy', 'daemonset.yaml'), 'utf8')) as any[];
+  const spec = ds.spec.template.spec;
+  const node = mkdtempSync(path.join(os.tmpdir(), 'rx-package-node-'));
+  try {
+    mkdirSync(path.join(node, 'usr', 'local', 'bin'), { recursive: true });
+    mkdirSync(path.join(node, 'etc', 'containerd'), { recursive: true });
+    const config = path.join(node, 'etc', 'containerd', 'config.toml');
+    writeFileSync(config, 'version = 2\n');
+    // The container's view (/host/...) and the node's (after nsenter) are both the temp dir here.
+    const onNode = (script: string) =>
+      script
+        .replace(/\/opt\/containerd-shim-rx\/containerd-shim-rx-v2/g, built)
+        .replace(/nsenter --target 1 --mount --uts --ipc --net --pid -- systemctl restart containerd/g, `echo restarted >> ${node}/restarts`)
+        .replace(/nsenter --target 1 --mount -- \/usr\/local\/bin\//g, `${node}/usr/local/bin/`)
+        .replace(/\/host\//g, `${node}/`)
+        .replace(/--prefix \/usr\/local/g, `--prefix ${node}/usr/local`)
+        .replace(/--containerd-config \/etc\/containerd\/config\.toml/g, `--containerd-config ${config} --containerd ${HOST.containerd}`)
+        .replace(/\/tmp\/install\.out/g, `${node}/install.out`);
+    const sh = (script: string) => run('sh', ['-c', onNode(script)]);
+    const restarts = () => (existsSync(path.join(node, 'restarts')) ? readFileSync(path.join(node, 'restarts'), 'utf8').split('\n').filter(Boolean).length : 0);
+    const init = await sh(spec.initContainers[0].command[2]);
+    assert.equal(init.code, 0, init.stderr + init.stdout.toString());
+    assert.match(init.stdout.toString(), /runtime_type = "io\.containerd\.rx\.v2"/, 'the pod log shows the drop-in');
+    assert.deepEqual(readdirSync(path.join(node, 'usr', 'local', 'bin')), ['containerd-shim-rx-v2'], 'installed, the staged copy gone');
+    assert.equal(restarts(), 1);
+    const again = await sh(spec.initContainers[0].command[2]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(restarts(), 1, 'a pod that starts again on an installed node restarts nothing');
+    const stop = await sh(spec.containers[0].lifecycle.preStop.exec.command[2]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(restarts(), 2);
+    assert.equal(readFileSync(config, 'utf8'), 'version = 2\n');
+    assert.deepEqual(readdirSync(path.join(node, 'usr', 'local', 'bin')), []);
+  } finally {
+    rmSync(node, { recursive: true, force: true });
+  }
 });
