@@ -1,5 +1,5 @@
 /**
- * The npm package: `npm pack` ships what runs and nothing else (the launcher, the four bundles,
+ * The npm package: `npm pack` ships what runs and nothing else (the launcher, the five bundles,
  * package.json, README, CHANGELOG: no tests, no TypeScript sources, no tsc output), and
  * `npm install -g <the tarball>` into a temp prefix gives a containerd-shim-rx-v2 on that
  * prefix's PATH that answers -v with package.json's version and whose installer loads.
@@ -19,7 +19,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const npm = (args: string[], cwd = repo) => run('sh', ['-c', `cd "$0" && exec npm "$@"`, cwd, ...args], { timeoutMs: 180000 });
 
-const SHIPPED = ['CHANGELOG.md', 'README.md', 'bin/containerd-shim-rx-v2', 'dist/install.js', 'dist/runtime-options.js', 'dist/serve.js', 'dist/shim.js', 'package.json'];
+const SHIPPED = ['CHANGELOG.md', 'README.md', 'bin/containerd-shim-rx-v2', 'dist/debug.js', 'dist/install.js', 'dist/runtime-options.js', 'dist/serve.js', 'dist/shim.js', 'package.json'];
 
 test('npm pack ships the launcher, the bundles and the docs, nothing else; the package is not private', async () => {
   assert.equal(pkg.private, undefined);
