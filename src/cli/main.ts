@@ -26,6 +26,15 @@ async function main(): Promise<void> {
       throw err;
     }
   }
+  // The node installer: a first argument containerd never passes (its flags come first).
+  const first = process.argv[2];
+  if (first === 'install' || first === 'uninstall') {
+    try {
+      return (require('./install') as typeof import('./install')).installMain(process.argv.slice(2));
+    } catch (err) {
+      fail(`${first}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   let flags: Flags;
   try {
     flags = parseFlags(process.argv.slice(2));

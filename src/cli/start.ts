@@ -9,6 +9,7 @@ import { groupKey, startOptions } from './grouping';
 import { join } from './join';
 import { launcherPath } from './launcher';
 import { readStdin } from './stdin';
+import { isSingleExecutable } from './sea';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -48,8 +49,9 @@ export async function start(flags: Flags): Promise<void> {
     if (debug) args.push('-debug');
     if (metricsAddress) args.push('-metrics-address', metricsAddress);
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
-    // Through the launcher, which picks the serving process's runtime and its V8 flags.
-    const child = spawn(launcherPath(), args, {
+    // Through the launcher, which picks the serving process's runtime and its V8 flags; the single
+    // executable is its own script and carries its V8 flags (src/cli/sea.ts).
+    const child = spawn(isSingleExecutable() ? process.execPath : launcherPath(), args, {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
