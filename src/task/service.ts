@@ -11,6 +11,7 @@ import { TaskControl, type TaskServiceDeps } from './control';
 import * as events from './events';
 import { Joins } from './joins';
 import { NOT_EXITED_AT, Process } from './process';
+import type { Then } from './state';
 import { checkCreate, checkStdio, execSpec, type Req } from './validate';
 
 export type { TaskServiceDeps } from './control';
@@ -81,13 +82,30 @@ export class TaskService extends TaskControl {
    * is stopped) and say what to publish, or nothing for a second report of the same exit.
    */
   recordExit(proc: Process, e: Exit): Lifecycle | undefined {
-    if (!proc.setExited(e.status, e.time)) return undefined;
-    if (proc.kind === 'init') void this.drivers.get(proc.containerId)?.initExited(proc.containerId, this.containers.get(proc.containerId)?.bundle ?? '');
+    const exited = proc.setExited(e.status, e.time);
+    if (!exited) return undefined;
+    if (proc.kind === 'init') this.initExited(proc, exited.then);
     this.deps.log.info({ id: proc.containerId, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
     const event = events.taskExit(proc.containerId, proc.id, e.pid, e.status, e.time);
     // An exec that outlived its container's delete: nothing of that container is held any more.
     if (this.containers.get(proc.containerId)?.process(proc.execId) !== proc) return { kind: 'event', event };
     return { kind: 'exit', process: refOf(proc), event };
+  }
+
+  /**
+   * What is left of a container whose init exited: killed where the kernel does not (a shared
+   * pid namespace), then, if the table asks (an init that exited paused), resumed: Go's
+   * handleProcessExit runs KillAll before SetExited. Failures are logged, as Go's.
+   */
+  private initExited(proc: Process, then: Then | undefined): void {
+    const id = proc.containerId;
+    const driver = this.drivers.get(id);
+    if (!driver) return;
+    const killed = driver.initExited(id, this.containers.get(id)?.bundle ?? '').catch(() => undefined);
+    if (then !== 'resume') return;
+    void killed
+      .then(() => proc.afterTurn(() => driver.resume(id)))
+      .catch((err: unknown) => this.deps.log.error({ id, err: String(err) }, 'resuming a container whose init exited paused'));
   }
 
   async create(r: Req, signal?: AbortSignal): Promise<Req> {
