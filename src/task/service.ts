@@ -5,13 +5,13 @@ import { settledWithin } from '../deadline';
 import { alreadyExists, failedPrecondition, invalidArgument } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Exit } from '../streams/exits$';
-import type { Lifecycle, ProcessRef, Said } from '../ordering/lifecycle';
+import type { Lifecycle, Said } from '../ordering/lifecycle';
 import { Container } from './container';
 import { TaskControl, type TaskServiceDeps } from './control';
 import * as events from './events';
+import { processExited, refOf } from './exited';
 import { Joins } from './joins';
 import { NOT_EXITED_AT, Process } from './process';
-import type { Then } from './state';
 import { checkCreate, checkStdio, execSpec, type Req } from './validate';
 
 export type { TaskServiceDeps } from './control';
@@ -34,8 +34,6 @@ export interface TaskServiceSnapshot {
  * CI run lost one `ctr run --rm echo`'s output in 200 (leaks.test), as an exec's once in 50 before.
  */
 const OUTPUT_DRAIN_MS = 2000;
-
-const refOf = (p: Process): ProcessRef => ({ containerId: p.containerId, execId: p.execId });
 
 /**
  * containerd.task.v2.Task over a container runtime (runc, injected by the composition root). One
@@ -78,34 +76,11 @@ export class TaskService extends TaskControl {
   }
 
   /**
-   * A reaped exit matched to one of our processes: record it (once; its Wait answers, its state
-   * is stopped) and say what to publish, or nothing for a second report of the same exit.
+   * A reaped exit matched to one of our processes (exited.ts): what to publish, or nothing for a
+   * second report of the same exit.
    */
   recordExit(proc: Process, e: Exit): Lifecycle | undefined {
-    const exited = proc.setExited(e.status, e.time);
-    if (!exited) return undefined;
-    if (proc.kind === 'init') this.initExited(proc, exited.then);
-    this.deps.log.info({ id: proc.containerId, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
-    const event = events.taskExit(proc.containerId, proc.id, e.pid, e.status, e.time);
-    // An exec that outlived its container's delete: nothing of that container is held any more.
-    if (this.containers.get(proc.containerId)?.process(proc.execId) !== proc) return { kind: 'event', event };
-    return { kind: 'exit', process: refOf(proc), event };
-  }
-
-  /**
-   * What is left of a container whose init exited: killed where the kernel does not (a shared
-   * pid namespace), then, if the table asks (an init that exited paused), resumed: Go's
-   * handleProcessExit runs KillAll before SetExited. Failures are logged, as Go's.
-   */
-  private initExited(proc: Process, then: Then | undefined): void {
-    const id = proc.containerId;
-    const driver = this.drivers.get(id);
-    if (!driver) return;
-    const killed = driver.initExited(id, this.containers.get(id)?.bundle ?? '').catch(() => undefined);
-    if (then !== 'resume') return;
-    void killed
-      .then(() => proc.afterTurn(() => driver.resume(id)))
-      .catch((err: unknown) => this.deps.log.error({ id, err: String(err) }, 'resuming a container whose init exited paused'));
+    return processExited(proc, e, { container: this.containers.get(proc.containerId), driver: this.drivers.get(proc.containerId), log: this.deps.log });
   }
 
   async create(r: Req, signal?: AbortSignal): Promise<Req> {
@@ -269,6 +244,4 @@ export class TaskService extends TaskControl {
     this.deps.shutdown.shutdown();
     return {};
   }
-
-
 }
