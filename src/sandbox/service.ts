@@ -213,7 +213,8 @@ export class SandboxService {
   private afterClients(fn: () => void): void {
     const open = this.deps.openConnections;
     if (!open) return void setImmediate(fn);
-    // Looked at every 20 ms: the ttrpc server says nothing when a connection goes.
+    // gone$: emits once, when no connection is left, and completes; cold (a 20 ms poll per
+    // subscription: the ttrpc server says nothing when a connection goes).
     const gone$ = timer(0, 20).pipe(first(() => open() === 0));
     within$(gone$, this.deps.closeGraceMs ?? CLOSE_GRACE_MS).subscribe(() => fn());
   }
