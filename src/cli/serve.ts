@@ -18,6 +18,8 @@ import { onIgnoredConfigKey } from '../runc/options';
 import { TASK_SERVICE, TASK_SERVICE_V3, taskHandlers } from '../task/ttrpc-binding';
 import { runcRuntime } from '../runc/runtime';
 import { TaskService } from '../task/service';
+import { groupHandlers } from '../task/joins';
+import { GROUP_SERVICE } from './join';
 import { SANDBOX_SERVICE, sandboxHandlers } from '../sandbox/ttrpc-binding';
 import { SandboxService } from '../sandbox/service';
 import { dial } from '../ttrpc/client';
@@ -56,11 +58,9 @@ export async function serve(flags: Flags): Promise<void> {
         log,
         tap: (name) => taps.tap(name),
         publisher: () => new Publisher({ namespace: flags.namespace, connect: () => dial(ttrpcAddress), log: log.child({ plugin: 'publisher' }) }),
-        taskService: ({ exits$, emit, shutdown }) =>
+        taskService: ({ shutdown }) =>
           new TaskService({
             namespace: flags.namespace,
-            exits$,
-            emit,
             runtime: runcRuntime({ namespace: flags.namespace, log }),
             shutdown,
             log: log.child({ plugin: 'task' }),
@@ -71,6 +71,7 @@ export async function serve(flags: Flags): Promise<void> {
           const registry = new ServiceRegistry();
           registry.register(TASK_SERVICE, taskHandlers(service));
           registry.register(TASK_SERVICE_V3, taskHandlers(service));
+          registry.register(GROUP_SERVICE, groupHandlers(service.joins));
           sandbox = new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) });
           registry.register(SANDBOX_SERVICE, sandboxHandlers(sandbox));
           const server = new Server(registry, {

@@ -6,6 +6,7 @@ import type { Flags } from './flags';
 import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress } from './address';
 import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
+import { join } from './join';
 import { readStdin } from './stdin';
 
 /**
@@ -30,19 +31,12 @@ export async function start(flags: Flags): Promise<void> {
     ? socketAddressIn(params.socketDir, containerdAddress, flags.namespace, key)
     : socketAddress(containerdAddress, flags.namespace, key);
 
-  let server: net.Server;
-  try {
-    server = await listen(address);
-  } catch (err: any) {
-    if (err?.code !== 'EADDRINUSE') throw new Error(`create new shim socket ${address}: ${err?.message ?? err}`);
-    if (await canConnect(address)) {
-      // A live shim already serves this group: reuse it.
-      writeAddress(bundle, address);
-      process.stdout.write(startResponse(await responseForm, address));
-      return;
-    }
-    removeSocket(address);
-    server = await listen(address);
+  const server = await listenOrJoin(address, flags.id);
+  if (!server) {
+    // A live shim serves this group and promised to wait for this container's Create.
+    writeAddress(bundle, address);
+    process.stdout.write(startResponse(await responseForm, address));
+    return;
   }
 
   try {
@@ -116,15 +110,37 @@ export function listen(address: string): Promise<net.Server> {
   });
 }
 
-function canConnect(address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect(socketPath(address));
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
+/** How long `start` keeps trying to either listen or join before it gives up. */
+const LISTEN_OR_JOIN_MS = 10000;
+/** A socket file nobody listens on for this long is stale (its process died) and is replaced. */
+const STALE_AFTER_MS = 100;
+
+/**
+ * The listening socket of a new serving process for `address`, or null once the process
+ * already serving it took container `id` (Group/Join, join.ts). A process that is stopping
+ * unlinks its socket: we try again until our listen or a Join succeeds. Nobody listening on the
+ * file for STALE_AFTER_MS means a dead process's file, removed as Go's newShimSocket does; a
+ * shorter refusal is a process between closing its listener and unlinking the file.
+ */
+export async function listenOrJoin(address: string, id: string): Promise<net.Server | null> {
+  const until = Date.now() + LISTEN_OR_JOIN_MS;
+  let refusedSince: number | undefined;
+  for (;;) {
+    try {
+      return await listen(address);
+    } catch (err: any) {
+      if (err?.code !== 'EADDRINUSE') throw new Error(`create new shim socket ${address}: ${err?.message ?? err}`);
+    }
+    const found = await join(address, id);
+    if (found === 'joined') return null;
+    const now = Date.now();
+    if (now > until) throw new Error(`create new shim socket ${address}: in use by a shim that neither takes container ${id} nor leaves (${found})`);
+    if (found === 'refused') {
+      refusedSince ??= now;
+      if (now - refusedSince >= STALE_AFTER_MS) removeSocket(address);
+    } else refusedSince = undefined;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** As the Go shim: the serving process is a little more likely to be OOM-killed than containerd. */

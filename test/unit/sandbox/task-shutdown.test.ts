@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Subject } from 'rxjs';
 import { silentLogger } from '../../../src/log';
 import { SandboxService } from '../../../src/sandbox/service';
 import type { Holder } from '../../../src/sandbox/holder';
-import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import type { ContainerRuntime } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
@@ -14,7 +12,7 @@ function servingProcess() {
   const shutdown = createShutdown();
   let sandbox: SandboxService | undefined;
   // No container is ever created here: the runtime is never reached.
-  const task = new TaskService({ namespace: 'k8s.io', exits$: new Subject<Exit>(), emit: () => {}, runtime: {} as ContainerRuntime, shutdown, log: silentLogger(), version: 'test', holdsPod: () => sandbox?.holdsPod() ?? false });
+  const task = new TaskService({ namespace: 'k8s.io', runtime: {} as ContainerRuntime, shutdown, log: silentLogger(), version: 'test', holdsPod: () => sandbox?.holdsPod() ?? false });
   let end!: () => void;
   const exited = new Promise<{ status: number; time: Date }>((r) => (end = () => r({ status: 137, time: new Date() })));
   const holder: Holder = { pid: 4242, exited, alive: true, kill: () => end() };
