@@ -174,21 +174,14 @@ export function legacyResponseForm(publishBinary: string, timeoutMs = 2000): Pro
     let out = '';
     let child;
     try {
-      child = spawn(publishBinary, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // SIGKILLed at the bound by spawn itself (no RxJS on this path for deadline.ts).
+      child = spawn(publishBinary, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], signal: AbortSignal.timeout(timeoutMs), killSignal: 'SIGKILL' });
     } catch {
       return resolve('plain');
     }
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve('plain');
-    }, timeoutMs);
     child.stdout!.on('data', (d) => (out += d));
-    child.once('error', () => {
-      clearTimeout(timer);
-      resolve('plain');
-    });
+    child.once('error', () => resolve('plain'));
     child.once('close', () => {
-      clearTimeout(timer);
       const v = parseContainerdVersion(out);
       resolve(v && v[0] >= 2 ? 'json' : 'plain');
     });

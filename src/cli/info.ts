@@ -36,15 +36,11 @@ export function encodeRuntimeInfo(o: { name: string; version: string; revision: 
 export function runtimeFeatures(binary: string, timeoutMs = 5000): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const child = spawn(binary, ['features'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // SIGKILLed at the bound by spawn itself (no RxJS on this path for deadline.ts).
+    const child = spawn(binary, ['features'], { stdio: ['ignore', 'pipe', 'ignore'], signal: AbortSignal.timeout(timeoutMs), killSignal: 'SIGKILL' });
     child.stdout!.on('data', (d: Buffer) => chunks.push(d));
-    child.once('error', () => {
-      clearTimeout(timer);
-      resolve(null);
-    });
+    child.once('error', () => resolve(null));
     child.once('close', (code) => {
-      clearTimeout(timer);
       if (code !== 0) return resolve(null);
       try {
         resolve(Buffer.from(JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8')))));

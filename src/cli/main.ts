@@ -17,6 +17,15 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // `debug` is for people at a shell, never containerd: its own module and bundle file (cli/debug.ts).
+  if (process.argv[2] === 'debug') {
+    try {
+      return await (require('./debug') as typeof import('./debug')).debugAction(process.argv.slice(3));
+    } catch (err) {
+      if (err instanceof UsageError) fail(err.message);
+      throw err;
+    }
+  }
   let flags: Flags;
   try {
     flags = parseFlags(process.argv.slice(2));

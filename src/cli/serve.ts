@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share } from 'rxjs';
 import { within } from '../deadline';
+import { createDebug } from '../debug/stage';
 import { createLogger, type Logger } from '../log';
 import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
@@ -36,7 +37,15 @@ export async function serve(flags: Flags): Promise<void> {
   cloexecFrom(3);
   const bundle = flags.bundle || process.cwd();
   const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
-  const taps = new Taps(process.env.RX_TAP, flags.debug, log);
+  // The debug socket (debug/stage.ts): its hub gets every tapped value, so `debug tap` needs no restart.
+  const debug = createDebug({
+    address: flags.socket || readAddress(bundle),
+    namespace: flags.namespace,
+    containerdAddress: flags.address,
+    metricsAddress: flags.metricsAddress,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  });
+  const taps = new Taps(process.env.RX_TAP, flags.debug, log, debug.sink);
   onIgnoredConfigKey((key, source) => log.warn({ key, source }, 'config key ignored (not one this shim reads)'));
 
   // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
@@ -82,6 +91,7 @@ export async function serve(flags: Flags): Promise<void> {
               if (why) log.warn({ reason: why }, 'ttrpc: connection refused');
               return !why;
             },
+            onCall: debug.onCall,
           });
           return server;
         },
@@ -101,6 +111,7 @@ export async function serve(flags: Flags): Promise<void> {
           if (address) removeSocket(address);
         },
         dump: stateDump,
+        debug: debug.stage,
       },
     ),
   );

@@ -25,7 +25,7 @@ export async function start(flags: Flags): Promise<void> {
   const responseForm: Promise<ResponseForm> = params ? Promise.resolve('proto') : legacyResponseForm(flags.publishBinary);
   const containerdAddress = flags.address || params?.containerdGrpcAddress || '';
   const debug = flags.debug || (params !== undefined && params.logLevel <= LOG_LEVEL_DEBUG);
-  const { grouping, shimCgroup } = startOptions(input.options);
+  const { grouping, shimCgroup, metricsAddress } = startOptions(input.options);
   const key = groupKey(grouping, flags.id, flags.namespace, bundle);
   const address = params?.socketDir
     ? socketAddressIn(params.socketDir, containerdAddress, flags.namespace, key)
@@ -45,6 +45,7 @@ export async function start(flags: Flags): Promise<void> {
     if (typeof fd !== 'number' || fd < 0) throw new Error('cannot find the listening socket fd to hand to the serving process');
     const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', containerdAddress, '-socket', address];
     if (debug) args.push('-debug');
+    if (metricsAddress) args.push('-metrics-address', metricsAddress);
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
     const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
       cwd: bundle,

@@ -51,10 +51,9 @@ export class RuncContainerDriver implements ContainerDriver {
   /**
    * runc create. A failed create leaves no container (runc delete --force). Its call aborted
    * after runc made the container (too late to kill runc): the container is deleted again and
-   * the call fails as aborted. Its caller answers the
-   * call with that failure, and containerd cleans up after a failed Create by the task id alone
-   * (shimTask.delete, then Shutdown), which finds no container here: one left would be a
-   * container nobody knows of, keeping this process alive.
+   * the call fails as aborted. containerd cleans up after a failed Create by the task id alone
+   * (core/runtime/v2 cleanupShimTask: Delete, then Shutdown), which would find nothing here: a
+   * container left would be one nobody knows of, keeping this process alive.
    */
   async create(id: string, bundle: string, stdio: Stdio, signal?: AbortSignal): Promise<Spawned> {
     const opts = this.opts;

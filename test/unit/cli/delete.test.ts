@@ -17,7 +17,7 @@ const tmpfs = { type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] };
 
 /** The delete action (runc runs only if its state is left in the bundle's root), its response captured. */
 async function runDelete(bundle: string): Promise<Buffer> {
-  const flags: Flags = { namespace: 'rx-unit', id: `rx-unit-${path.basename(bundle)}`, address: '', publishBinary: '', bundle, socket: '', debug: false, version: false, info: false, action: 'delete' };
+  const flags: Flags = { namespace: 'rx-unit', id: `rx-unit-${path.basename(bundle)}`, address: '', publishBinary: '', bundle, socket: '', metricsAddress: '', debug: false, version: false, info: false, action: 'delete' };
   const out: Buffer[] = [];
   // Not through process.stdout: under node --test it carries the test reports.
   await deleteAction(flags, (r) => out.push(Buffer.from(r)));
