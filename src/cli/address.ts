@@ -24,6 +24,9 @@ export function socketPath(address: string): string {
   return address.replace(/^unix:\/\//, '');
 }
 
+/** The debug socket of a shim socket address: beside it, the same path with `.debug` (debug/server.ts). */
+export const debugSocketPath = (address: string): string => `${socketPath(address)}.debug`;
+
 /** Mode of the `address` file, as Go's (pkg/shim WriteAddress: atomicfile.New(path, 0o644)). */
 export const ADDRESS_MODE = 0o644;
 

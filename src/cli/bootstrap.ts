@@ -7,11 +7,11 @@
  *   {"version","address","protocol"} and accept version 3 (v2.1.5 core/runtime/v2/shim.go
  *   parseStartResponse, CurrentShimVersion 3); 1.7 refuses a version above 2 and 1.6 takes the
  *   address alone (runtime/v2/shim.go: strings.TrimSpace of the output). Those generations send
- *   the same stdin and environment, so we ask the containerd that started us (-publish-binary
- *   is its own executable) for its version; if it cannot tell, the plain address works on all.
+ *   the same stdin, so we read which containerd started us from its executable (-publish-binary,
+ *   legacyResponseForm); if that cannot tell, the plain address works on all.
  * Hand-decoded (proto/wire.ts): `start` runs once per container and stays free of protobufjs.
  */
-import { spawn } from 'node:child_process';
+import { containerdMajor, goModInfo } from './go-buildinfo';
 import { invalidArgument } from '../errors';
 import { asInt32, asString, LEN, readFields, VARINT, WireError, Writer, type WireField } from '../proto/wire';
 
@@ -159,31 +159,16 @@ export function startResponse(form: ResponseForm, address: string): Buffer {
   return Buffer.from(address);
 }
 
-/** The major and minor version in `containerd --version` ("containerd <module> v2.1.5 <rev>" or "1.6.20~ds1"). */
-export function parseContainerdVersion(text: string): [number, number] | null {
-  const m = /^\S+\s+\S+\s+v?(\d+)\.(\d+)/.exec(text.trim());
-  return m ? [Number(m[1]), Number(m[2])] : null;
-}
-
 /**
- * For a start without BootstrapParams: JSON version 3 for containerd 2.x, the plain address for
- * 1.x (or when its version cannot be read in time).
+ * For a start without BootstrapParams (containerd 1.6-2.2): JSON version 3 for containerd 2.x,
+ * the plain address for 1.x. Told from containerd's own executable (-publish-binary): the Go
+ * module info its linker wrote (go-buildinfo.ts), a few reads instead of running
+ * `containerd --version` (one process per start). When it cannot tell, the plain address: every
+ * generation takes it (1.7-2.2 as task API v2, core/runtime/v2/shim.go parseStartResponse; v2.2.0
+ * still does), and we serve v2 as well as v3 (task/register.ts).
  */
-export function legacyResponseForm(publishBinary: string, timeoutMs = 2000): Promise<ResponseForm> {
-  return new Promise((resolve) => {
-    let out = '';
-    let child;
-    try {
-      // SIGKILLed at the bound by spawn itself (no RxJS on this path for deadline.ts).
-      child = spawn(publishBinary, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], signal: AbortSignal.timeout(timeoutMs), killSignal: 'SIGKILL' });
-    } catch {
-      return resolve('plain');
-    }
-    child.stdout!.on('data', (d) => (out += d));
-    child.once('error', () => resolve('plain'));
-    child.once('close', () => {
-      const v = parseContainerdVersion(out);
-      resolve(v && v[0] >= 2 ? 'json' : 'plain');
-    });
-  });
+export function legacyResponseForm(publishBinary: string): ResponseForm {
+  const info = publishBinary ? goModInfo(publishBinary) : null;
+  const major = info === null ? null : containerdMajor(info);
+  return major !== null && major >= 2 ? 'json' : 'plain';
 }

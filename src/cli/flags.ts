@@ -12,6 +12,8 @@ export interface Flags {
   publishBinary: string;
   bundle: string;
   socket: string;
+  /** serve: also serve /metrics over HTTP here (our config's metrics_address, passed on by start) */
+  metricsAddress: string;
   debug: boolean;
   version: boolean;
   /** -info: print the RuntimeInfo protobuf and exit (containerd 2.x pkg/shim infoFlag) */
@@ -27,6 +29,7 @@ const spec: Record<string, [keyof Flags, boolean]> = {
   'publish-binary': ['publishBinary', true],
   bundle: ['bundle', true],
   socket: ['socket', true],
+  'metrics-address': ['metricsAddress', true],
   debug: ['debug', false],
   v: ['version', false],
   info: ['info', false],
@@ -39,6 +42,31 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Reads the flag at argv[i] (Go's flag syntax) into `into` by `table`; returns the index of its
+ * last token (its value's, when the value is the next argument).
+ */
+export function readFlag<K extends string>(argv: string[], i: number, table: Record<string, [K, boolean]>, into: Record<string, string | boolean>): number {
+  const body = argv[i].replace(/^--?/, '');
+  const eq = body.indexOf('=');
+  const name = eq >= 0 ? body.slice(0, eq) : body;
+  const entry = table[name];
+  if (!entry) throw new UsageError(`flag provided but not defined: -${name} (known: ${Object.keys(table).map((k) => '-' + k).join(' ')})`);
+  const [field, takesValue] = entry;
+  if (takesValue) {
+    if (eq >= 0) into[field] = body.slice(eq + 1);
+    else if (i + 1 < argv.length) into[field] = argv[++i];
+    else throw new UsageError(`flag needs an argument: -${name}`);
+    return i;
+  }
+  const raw = eq >= 0 ? body.slice(eq + 1) : 'true';
+  if (raw !== 'true' && raw !== 'false' && raw !== '1' && raw !== '0') {
+    throw new UsageError(`invalid boolean value ${JSON.stringify(raw)} for -${name}: expected true or false`);
+  }
+  into[field] = raw === 'true' || raw === '1';
+  return i;
+}
+
 export function parseFlags(argv: string[]): Flags {
   const flags: Flags = {
     namespace: '',
@@ -47,6 +75,7 @@ export function parseFlags(argv: string[]): Flags {
     publishBinary: 'containerd',
     bundle: '',
     socket: '',
+    metricsAddress: '',
     debug: false,
     version: false,
     info: false,
@@ -60,25 +89,7 @@ export function parseFlags(argv: string[]): Flags {
       break;
     }
     if (!arg.startsWith('-') || arg === '-') break;
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const name = eq >= 0 ? body.slice(0, eq) : body;
-    const entry = spec[name];
-    if (!entry) throw new UsageError(`flag provided but not defined: -${name} (known: ${Object.keys(spec).map((k) => '-' + k).join(' ')})`);
-    const [field, takesValue] = entry;
-    if (takesValue) {
-      let value: string;
-      if (eq >= 0) value = body.slice(eq + 1);
-      else if (i + 1 < argv.length) value = argv[++i];
-      else throw new UsageError(`flag needs an argument: -${name}`);
-      (flags as unknown as Record<string, string>)[field] = value;
-    } else {
-      const raw = eq >= 0 ? body.slice(eq + 1) : 'true';
-      if (raw !== 'true' && raw !== 'false' && raw !== '1' && raw !== '0') {
-        throw new UsageError(`invalid boolean value ${JSON.stringify(raw)} for -${name}: expected true or false`);
-      }
-      (flags as unknown as Record<string, boolean>)[field] = raw === 'true' || raw === '1';
-    }
+    i = readFlag(argv, i, spec, flags as unknown as Record<string, string | boolean>);
   }
   const rest = argv.slice(i);
   if (rest.length > 1) throw new UsageError(`unexpected arguments after ${rest[0]}: ${rest.slice(1).join(' ')}`);

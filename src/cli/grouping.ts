@@ -37,12 +37,12 @@ export function groupKey(grouping: Grouping, id: string, namespace: string, bund
 }
 
 /** What `start` takes from the runtime options on its stdin: the grouping and the shim's cgroup. */
-export function startOptions(stdin: Buffer): { grouping: Grouping; shimCgroup: string } {
+export function startOptions(stdin: Buffer): { grouping: Grouping; shimCgroup: string; metricsAddress?: string } {
   if (stdin.length === 0) return { grouping: 'pod', shimCgroup: '' };
   // Loaded only when containerd sent options: the common `start` stays free of protobufjs.
   const { decodeStartOptions } = require('./runtime-options') as typeof import('./runtime-options');
   const config = decodeStartOptions(stdin);
-  return { grouping: config.grouping, shimCgroup: config.runc.shim_cgroup };
+  return { grouping: config.grouping, shimCgroup: config.runc.shim_cgroup, metricsAddress: config.metricsAddress };
 }
 
 export const groupingFromOptions = (stdin: Buffer): Grouping => startOptions(stdin).grouping;

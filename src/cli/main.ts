@@ -5,7 +5,7 @@
 import type { Flags } from './flags';
 
 // First, before any module loads: with a SIGUSR1 listener Node never opens its inspector
-// (127.0.0.1:9229) on SIGUSR1; the launcher installs one too, this covers `node dist/shim.js`.
+// (127.0.0.1:9229) on SIGUSR1 (the launcher is a shell script: this is the first JavaScript to run).
 // Here SIGUSR1 is ignored; the serving process dumps its state on it (signals$).
 process.on('SIGUSR1', () => {});
 // A require, not an import: the bundle would hoist an import above the listener.
@@ -17,6 +17,24 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // `debug` is for people at a shell, never containerd: its own module and bundle file (cli/debug.ts).
+  if (process.argv[2] === 'debug') {
+    try {
+      return await (require('./debug') as typeof import('./debug')).debugAction(process.argv.slice(3));
+    } catch (err) {
+      if (err instanceof UsageError) fail(err.message);
+      throw err;
+    }
+  }
+  // The node installer: a first argument containerd never passes (its flags come first).
+  const first = process.argv[2];
+  if (first === 'install' || first === 'uninstall') {
+    try {
+      return (require('./install') as typeof import('./install')).installMain(process.argv.slice(2));
+    } catch (err) {
+      fail(`${first}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   let flags: Flags;
   try {
     flags = parseFlags(process.argv.slice(2));
@@ -25,8 +43,8 @@ async function main(): Promise<void> {
     throw err;
   }
   if (flags.version) {
-    const { versionText } = require('./version') as typeof import('./version');
-    process.stdout.write(versionText(process.argv[1] ?? 'containerd-shim-rx-v2'));
+    const { NAME, versionText } = require('./version') as typeof import('./version');
+    process.stdout.write(versionText(NAME));
     return;
   }
   // containerd runs `<shim> -info` with no other flag (core/runtime/v2/task_manager.go getRuntimeInfo).

@@ -3,7 +3,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { filter, lastValueFrom, share } from 'rxjs';
 import { within } from '../deadline';
+import { createDebug } from '../debug/stage';
 import { createLogger, type Logger } from '../log';
+import { runtimeName } from './version';
 import { shim$ } from '../pipeline';
 import { Publisher } from '../publisher/publisher';
 import { createExits$ } from '../streams/exits$';
@@ -36,8 +38,21 @@ export async function serve(flags: Flags): Promise<void> {
   cloexecFrom(3);
   const bundle = flags.bundle || process.cwd();
   const log = createLogger({ fd: openLogFifo(bundle), debug: flags.debug, bindings: { namespace: flags.namespace, id: flags.id } });
-  const taps = new Taps(process.env.RX_TAP, flags.debug, log);
+  // The debug socket (debug/stage.ts): its hub gets every tapped value, so `debug tap` needs no restart.
+  const debug = createDebug({
+    address: flags.socket || readAddress(bundle),
+    namespace: flags.namespace,
+    containerdAddress: flags.address,
+    metricsAddress: flags.metricsAddress,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  });
+  const taps = new Taps(process.env.RX_TAP, flags.debug, log, debug.sink);
   onIgnoredConfigKey((key, source) => log.warn({ key, source }, 'config key ignored (not one this shim reads)'));
+  // The launcher's fallback, if it took one (bin/containerd-shim-rx-v2): said here, because
+  // containerd reads start's stderr as part of its answer.
+  const note = process.env.SHIM_RX_RUNTIME_NOTE;
+  if (note) log.warn({ runtime: runtimeName(), reason: note }, 'runtime fallback');
+  delete process.env.SHIM_RX_RUNTIME_NOTE;
 
   // Before any child exists: orphans (container inits) re-parent to us, and libuv keeps its own.
   trackNodeChildren();
@@ -84,6 +99,7 @@ export async function serve(flags: Flags): Promise<void> {
               if (why) log.warn({ reason: why }, 'ttrpc: connection refused');
               return !why;
             },
+            onCall: debug.onCall,
           });
           return server;
         },
@@ -94,7 +110,7 @@ export async function serve(flags: Flags): Promise<void> {
             // containerd's `start` created and bound the socket; we inherit it as fd 3.
             listener.listen({ fd: 3 }, resolve);
           });
-          log.info({ version: VERSION, bundle }, 'serving');
+          log.info({ version: VERSION, runtime: runtimeName(), bundle }, 'serving');
           return listener;
         },
         removeSocket: () => {
@@ -103,6 +119,7 @@ export async function serve(flags: Flags): Promise<void> {
           if (address) removeSocket(address);
         },
         dump: stateDump,
+        debug: debug.stage,
       },
     ),
   );

@@ -7,7 +7,9 @@ import { removeSocket, socketAddress, socketAddressIn, socketPath, writeAddress 
 import { LOG_LEVEL_DEBUG, legacyResponseForm, parseStartInput, startResponse, type ResponseForm } from './bootstrap';
 import { groupKey, startOptions } from './grouping';
 import { join } from './join';
+import { launcherPath } from './launcher';
 import { readStdin } from './stdin';
+import { isSingleExecutable } from './sea';
 
 /**
  * `start`: find or create the shim socket for this container, start the serving process with
@@ -21,11 +23,11 @@ export async function start(flags: Flags): Promise<void> {
   // nothing); the options may name our config (bootstrap.ts).
   const input = parseStartInput(await readStdin(), flags.id, flags.namespace);
   const params = input.form === 'bootstrap' ? input.params : undefined;
-  // What this containerd reads back; for the older ones we ask it, meanwhile we make the socket.
-  const responseForm: Promise<ResponseForm> = params ? Promise.resolve('proto') : legacyResponseForm(flags.publishBinary);
+  // What this containerd reads back; the older ones are told apart by their executable.
+  const responseForm: ResponseForm = params ? 'proto' : legacyResponseForm(flags.publishBinary);
   const containerdAddress = flags.address || params?.containerdGrpcAddress || '';
   const debug = flags.debug || (params !== undefined && params.logLevel <= LOG_LEVEL_DEBUG);
-  const { grouping, shimCgroup } = startOptions(input.options);
+  const { grouping, shimCgroup, metricsAddress } = startOptions(input.options);
   const key = groupKey(grouping, flags.id, flags.namespace, bundle);
   const address = params?.socketDir
     ? socketAddressIn(params.socketDir, containerdAddress, flags.namespace, key)
@@ -35,7 +37,7 @@ export async function start(flags: Flags): Promise<void> {
   if (!server) {
     // A live shim serves this group and promised to wait for this container's Create.
     writeAddress(bundle, address);
-    process.stdout.write(startResponse(await responseForm, address));
+    process.stdout.write(startResponse(responseForm, address));
     return;
   }
 
@@ -45,8 +47,11 @@ export async function start(flags: Flags): Promise<void> {
     if (typeof fd !== 'number' || fd < 0) throw new Error('cannot find the listening socket fd to hand to the serving process');
     const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', containerdAddress, '-socket', address];
     if (debug) args.push('-debug');
+    if (metricsAddress) args.push('-metrics-address', metricsAddress);
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
-    const child = spawn(process.execPath, [...process.execArgv, ...serveNodeFlags(), process.argv[1], ...args], {
+    // Through the launcher, which picks the serving process's runtime and its V8 flags; the single
+    // executable is its own script and carries its V8 flags (src/cli/sea.ts).
+    const child = spawn(isSingleExecutable() ? process.execPath : launcherPath(), args, {
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
@@ -64,21 +69,9 @@ export async function start(flags: Flags): Promise<void> {
     removeSocket(address);
     throw err;
   }
-  process.stdout.write(startResponse(await responseForm, address));
+  process.stdout.write(startResponse(responseForm, address));
   // Exit without closing the server: closing would unlink the socket the child now serves.
   process.exit(0);
-}
-
-/**
- * V8 flags for the serving process, chosen by measurement (bench/NOTES.md): a long-lived,
- * mostly idle process that holds little; SHIM_RX_NODE_FLAGS overrides them. Where Node has it
- * (>= 22.14), --disable-sigusr1: no inspector even before the launcher's SIGUSR1 listener is in.
- */
-export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', ...(process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [])];
-
-function serveNodeFlags(): string[] {
-  const env = process.env.SHIM_RX_NODE_FLAGS;
-  return env === undefined ? SERVE_NODE_FLAGS : env.split(/\s+/).filter(Boolean);
 }
 
 /** The serving process publishes to TTRPC_ADDRESS; 2.3+ also names it in BootstrapParams. */

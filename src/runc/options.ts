@@ -25,6 +25,8 @@ export interface ShimConfig {
   /** pod (default): one shim per container outside Kubernetes, per pod inside; namespace: one per namespace. */
   grouping: Grouping;
   runc: RuncOptions;
+  /** metrics_address: where the serving process also serves /metrics over HTTP (host:port); off when absent. */
+  metricsAddress?: string;
   /** Top-level keys neither ours nor a runc option's (CRI passes its whole options table). */
   ignored?: string[];
 }
@@ -81,6 +83,12 @@ export function parseShimConfig(text: string, source: string): ShimConfig {
         throw invalidArgument(`config ${source}: grouping = ${JSON.stringify(value)}: expected "pod" or "namespace"`);
       }
       config.grouping = value;
+    } else if (key === 'metrics_address') {
+      // host:port, IPv6 in brackets: what Prometheus scrapes (debug/http.ts).
+      if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value)) {
+        throw invalidArgument(`config ${source}: metrics_address = ${show(value)}: expected "host:port" (e.g. "127.0.0.1:9464")`);
+      }
+      config.metricsAddress = value;
     } else if (key === 'runc') {
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(`config ${source}: runc must be a table ([runc]), got ${show(value)}`);
       for (const [k, v] of Object.entries(value)) {

@@ -109,6 +109,19 @@ export async function removeCgroup(hs: Hierarchy[], rel: string, tries = 50, sle
   }
 }
 
+/**
+ * The file in the sandbox's bundle naming the holder's cgroup dirs, for the `delete` action:
+ * when the serving process is SIGKILLed nothing of it removes them, and containerd runs
+ * `delete` in that bundle (src/cli/delete.ts removeRecordedCgroups).
+ */
+export const CGROUP_RECORD = 'rx-pod-cgroups.json';
+
+/** Write the record of `procs`' cgroup dirs into the bundle ("" bundle: none). */
+export function recordCgroups(bundle: string, procs: string[]): void {
+  if (!bundle) return;
+  writeFileSync(path.join(bundle, CGROUP_RECORD), JSON.stringify({ dirs: procs.map((p) => path.dirname(p)) }), { mode: 0o600 });
+}
+
 const num = (s: string) => (s.trim() === 'max' ? 2 ** 64 : Number(s.trim()));
 /** A flat "key value" file (memory.stat, cpu.stat, cpuacct.stat). */
 const keyed = (text: string) => Object.fromEntries(text.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));

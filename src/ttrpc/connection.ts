@@ -10,6 +10,9 @@ import { decodeRequest, encodeResponse, type Request, type Status } from './wire
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, msg: string, fields?: object) => void;
 
+/** One answered call: what was asked, its status code and how long it took. */
+export type OnCall = (call: { service: string; method: string; payload: Buffer; code: number; ms: number }) => void;
+
 /** What one connection holds now (for tests and state dumps). */
 export interface ConnectionStats {
   callsInFlight: number;
@@ -55,6 +58,7 @@ export class Connection {
     private readonly registry: ServiceRegistry,
     private readonly limits: ConnectionLimits,
     private readonly log: Log,
+    private readonly onCall?: OnCall,
   ) {
     // One listener per call in flight: many calls on one connection is the normal case.
     setMaxListeners(0, this.gone.signal);
@@ -176,10 +180,14 @@ export class Connection {
   private call(streamId: number, req: Request): void {
     this.inflight.set(streamId, req.payload.length);
     this.inflightBytes += req.payload.length;
+    const began = performance.now();
     this.registry
       .dispatch(req, this.gone.signal)
       .then(
-        ({ status, payload }) => this.respond(streamId, status, payload),
+        ({ status, payload }) => {
+          this.respond(streamId, status, payload);
+          this.told(req, status.code, began);
+        },
         (err) => this.respond(streamId, { code: Code.Internal, message: String(err) }),
       )
       .finally(() => {
@@ -188,6 +196,15 @@ export class Connection {
         if (this.draining && this.inflight.size === 0) this.close();
         else this.pump();
       });
+  }
+
+  private told(req: Request, code: number, began: number): void {
+    if (!this.onCall) return;
+    try {
+      this.onCall({ service: req.service, method: req.method, payload: req.payload, code, ms: performance.now() - began });
+    } catch (err) {
+      this.log('debug', 'ttrpc: onCall failed', { err: String(err) });
+    }
   }
 
   private respond(streamId: number, status: Status, payload: Buffer = EMPTY): void {

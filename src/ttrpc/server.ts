@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { Connection, type ConnectionStats, type Log, type LogLevel } from './connection';
+import { Connection, type ConnectionStats, type Log, type LogLevel, type OnCall } from './connection';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './limits';
 import type { ServiceRegistry } from './services';
 
@@ -11,6 +11,8 @@ export interface ServerOptions {
   peerCheck?: (socket: net.Socket) => boolean;
   /** Per-connection bounds (limits.ts says why each default is what it is). */
   limits?: Partial<ConnectionLimits>;
+  /** Told of each dispatched call once it is answered (the debug socket's calls stream and metrics). */
+  onCall?: OnCall;
 }
 
 /**
@@ -96,7 +98,7 @@ export class Server {
       this.log('warn', 'ttrpc: connection refused by peer check');
       return void socket.destroy();
     }
-    const conn = new Connection(socket, this.registry, { ...DEFAULT_LIMITS, ...this.opts.limits }, (l, m, f) => this.log(l, m, f));
+    const conn = new Connection(socket, this.registry, { ...DEFAULT_LIMITS, ...this.opts.limits }, (l, m, f) => this.log(l, m, f), this.opts.onCall);
     this.conns.add(conn);
     socket.once('close', () => this.conns.delete(conn));
   }

@@ -58,7 +58,7 @@ export const runCtr = (address: string, args: string[], o: CtrOptions & { ctr?: 
  * in a temp dir — never the machine's default one (/run/containerd/containerd.sock). CRI is off
  * unless asked for. Resolves once `ctr version` answers.
  */
-export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info'; bin?: string } = {}): Promise<Containerd> {
+export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info'; bin?: string; exactPath?: boolean } = {}): Promise<Containerd> {
   // bin: a directory holding the containerd and ctr to use instead of the host's (helpers/host.ts).
   const host = opts.bin ? hostAt(opts.bin) : HOST;
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
@@ -97,8 +97,9 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
   const ctr = (args: string[], o: CtrOptions = {}) => runCtr(address, args, { ...o, namespace: o.namespace ?? 'default', ctr: host.ctr });
   // The host's own directory first: containerd looks a runtime's shim binary up on PATH
   // (v2.3.7 core/runtime/v2/shim_manager.go resolveRuntimePath), and runc's must be its own version's.
+  // exactPath: containerd's PATH is opts.env.PATH alone (a test that proves the shim needs nothing else on it).
   const env = { ...process.env, ...opts.env };
-  env.PATH = `${host.binDir}:${env.PATH ?? ''}`;
+  if (!opts.exactPath) env.PATH = `${host.binDir}:${env.PATH ?? ''}`;
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');

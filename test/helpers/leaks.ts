@@ -25,13 +25,13 @@ interface Proc {
 
 /**
  * The program of a command line: argv[0]'s basename, or for node the first argument that is no
- * flag (our launcher runs as `node [flags] .../containerd-shim-rx-v2 ...`). Only this is matched
+ * flag (our launcher execs `node [flags] .../dist/containerd-shim-rx-v2.js ...` or `bun ...`). Only this is matched
  * against the shim marks: the words may also sit in a directory name (containerd 2.3's cache dir
  * /var/cache/containerd-shim-rx/...) or in an argument (`ctr run --runtime .../containerd-shim-rx-v2`).
  */
 function programOf(argv: string[]): string {
   const first = path.basename(argv[0] ?? '');
-  if (first !== 'node') return first;
+  if (first !== 'node' && first !== 'bun') return first;
   return path.basename(argv.slice(1).find((a) => !a.startsWith('-')) ?? '');
 }
 

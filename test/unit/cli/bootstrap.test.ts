@@ -11,7 +11,9 @@ import path from 'node:path';
 import { run } from '../../helpers/run';
 import { decode, encode } from '../../../src/proto';
 import { socketAddress, socketAddressIn, socketPath } from '../../../src/cli/address';
-import { parseStartInput, encodeBootstrapResult, parseContainerdVersion } from '../../../src/cli/bootstrap';
+import { parseStartInput, encodeBootstrapResult, legacyResponseForm } from '../../../src/cli/bootstrap';
+import { containerdMajor, goModInfo, parseBuildInfo } from '../../../src/cli/go-buildinfo';
+import { CONTAINERD_2_3, CONTAINERD_CACHE } from '../../helpers/host';
 import { dial } from '../../../src/ttrpc/client';
 
 const launcher = path.resolve(__dirname, '../../../../bin/containerd-shim-rx-v2');
@@ -25,10 +27,15 @@ function tmp(): string {
   return d;
 }
 
-/** A stand-in for containerd's executable: what `-publish-binary --version` prints. */
+/** containerd's executables on this machine (install-deps): 1.6 from Debian, 2.3 built from its module. */
+const CONTAINERD_1 = '/usr/bin/containerd';
+const CONTAINERD_2 = path.join(CONTAINERD_CACHE, `containerd-v${CONTAINERD_2_3}`, 'containerd');
+
+/** A stand-in for containerd's executable that would print a version if it were run (start must not run it). */
 function fakeContainerd(dir: string, versionLine: string): string {
   const file = path.join(dir, 'containerd');
-  writeFileSync(file, `#!/bin/sh\necho '${versionLine}'\n`);
+  const ran = path.join(dir, 'ran');
+  writeFileSync(file, `#!/bin/sh\ntouch '${ran}'\necho '${versionLine}'\n`);
   chmodSync(file, 0o755);
   return file;
 }
@@ -89,7 +96,8 @@ test('containerd 2.0-2.2: a bare options Any in, the JSON {"version":3,...} out'
   const dir = tmp();
   const bundle = tmp();
   const address = path.join(dir, 'ctd.sock');
-  const publish = fakeContainerd(dir, 'containerd github.com/containerd/containerd/v2 v2.1.5 e9e7b1f');
+  // A 2.x executable (its Go module info says containerd/v2) that got no BootstrapParams: 2.0-2.2.
+  const publish = CONTAINERD_2;
   const stdin = encode('google.protobuf.Any', anyOf('containerd.runc.v1.Options', { binary_name: 'runc' }));
   const r = await run(launcher, ['-namespace', 'boot', '-address', address, '-publish-binary', publish, '-id', 'j1', '-bundle', bundle, 'start'], { input: stdin, env: { ...process.env, TTRPC_ADDRESS: path.join(dir, 'none.ttrpc') } });
   assert.equal(r.code, 0, r.stderr);
@@ -104,11 +112,13 @@ test('containerd 1.6/1.7: options or nothing in, the plain address out (also whe
   const dir = tmp();
   const address = path.join(dir, 'ctd.sock');
   const env = { ...process.env, TTRPC_ADDRESS: path.join(dir, 'none.ttrpc') };
-  const publish = fakeContainerd(dir, 'containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3');
+  // A script that says 2.x if run: start reads the executable and never runs it, so: plain.
+  const script = fakeContainerd(dir, 'containerd github.com/containerd/containerd/v2 v2.1.5 e9e7b1f');
   const cases: Array<[string, string, Buffer]> = [
-    ['p1', publish, encode('google.protobuf.Any', anyOf('containerd.runc.v1.Options', {}))],
-    ['p2', publish, Buffer.alloc(0)],
+    ['p1', CONTAINERD_1, encode('google.protobuf.Any', anyOf('containerd.runc.v1.Options', {}))],
+    ['p2', CONTAINERD_1, Buffer.alloc(0)],
     ['p3', '/nonexistent/containerd', Buffer.alloc(0)],
+    ['p4', script, Buffer.alloc(0)],
   ];
   for (const [id, bin, stdin] of cases) {
     const bundle = tmp();
@@ -118,6 +128,7 @@ test('containerd 1.6/1.7: options or nothing in, the plain address out (also whe
     assert.equal(r.stdout.toString(), socketAddress(address, 'boot', id), id);
     await connectAndShutdown(r.stdout.toString(), id);
   }
+  assert.equal(existsSync(path.join(dir, 'ran')), false, 'start ran -publish-binary');
 });
 
 test('garbage on stdin: exit 1, stderr names both forms expected, nothing on stdout', async () => {
@@ -153,11 +164,34 @@ test('the forms are told apart by decoding: an Any is fields 1 and 2 only; a Boo
   assert.throws(() => parseStartInput(encode(B + 'BootstrapParams', { namespace: 'x', containerd_version: 'v2.3.7' }), 'c1', 'x'), /needs instance_id/);
 });
 
-test('the hand-encoded BootstrapResult decodes with the schema; containerd --version lines parse', () => {
+test('the hand-encoded BootstrapResult decodes with the schema', () => {
   const r = decode(B + 'BootstrapResult', encodeBootstrapResult('unix:///run/containerd/s/abc'));
   assert.deepEqual([r.version, r.address, r.protocol], [3, 'unix:///run/containerd/s/abc', 'ttrpc']);
-  assert.deepEqual(parseContainerdVersion('containerd github.com/containerd/containerd/v2 2.3.7+unknown \n'), [2, 3]);
-  assert.deepEqual(parseContainerdVersion('containerd github.com/containerd/containerd/v2 v2.1.5 fcd43222d6b07379a4be9786bda52438f0dd16a1'), [2, 1]);
-  assert.deepEqual(parseContainerdVersion('containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3'), [1, 6]);
-  assert.equal(parseContainerdVersion('bash: containerd: not found'), null);
+});
+
+test('containerd\'s generation from the Go module info in its executable, without running it', () => {
+  const one = goModInfo(CONTAINERD_1);
+  const two = goModInfo(CONTAINERD_2);
+  assert.match(one ?? '', /^path\tgithub\.com\/containerd\/containerd\/cmd\/containerd\n/m);
+  assert.match(two ?? '', /^mod\tgithub\.com\/containerd\/containerd\/v2\tv2\.3\.7\t/m);
+  assert.equal(containerdMajor(one!), 1);
+  assert.equal(containerdMajor(two!), 2);
+  assert.equal(legacyResponseForm(CONTAINERD_1), 'plain');
+  assert.equal(legacyResponseForm(CONTAINERD_2), 'json');
+  // Not Go, not ELF, missing: no module info, and the plain address (every generation takes it).
+  assert.equal(goModInfo('/bin/sh'), null);
+  assert.equal(goModInfo(__filename), null);
+  assert.equal(goModInfo('/nonexistent'), null);
+  assert.equal(legacyResponseForm(''), 'plain');
+  // A binary that embeds containerd (k3s-like): the containerd module among its deps.
+  assert.equal(containerdMajor('path\tgithub.com/k3s-io/k3s/cmd/server\ndep\tgithub.com/containerd/containerd/api\tv1.9.0\ndep\tgithub.com/containerd/containerd/v2\tv2.1.4\n'), 2);
+  assert.equal(containerdMajor('path\tgithub.com/k3s-io/k3s\ndep\tgithub.com/containerd/containerd\tv1.7.27\n'), 1);
+  assert.equal(containerdMajor('path\tgithub.com/example/tool\ndep\tgithub.com/containerd/containerd/api\tv1.9.0\n'), null);
+  // The section's layout: header, varint-prefixed Go version, varint-prefixed framed module info.
+  const framed = Buffer.concat([Buffer.alloc(16, 0xaa), Buffer.from('path\tx\nmod\tx\t(devel)\t\n'), Buffer.alloc(16, 0xbb)]);
+  const header = Buffer.concat([Buffer.from('\xff Go buildinf:', 'latin1'), Buffer.from([8, 2]), Buffer.alloc(16)]);
+  const section = Buffer.concat([header, Buffer.from([6]), Buffer.from('go1.22'), Buffer.from([framed.length]), framed]);
+  assert.equal(parseBuildInfo(section), 'path\tx\nmod\tx\t(devel)\t\n');
+  assert.equal(parseBuildInfo(Buffer.concat([header.subarray(0, 15), Buffer.from([0]), section.subarray(16)])), null, 'pre-1.18 layout (pointers)');
+  assert.equal(parseBuildInfo(section.subarray(0, section.length - 5)), null, 'truncated');
 });
