@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Flags } from './flags';
 import { isSandboxBundle } from './grouping';
@@ -9,6 +9,7 @@ import { defaultSpawner } from '../runc/spawner';
 import { setCloexec } from '../sys/cloexec';
 import { inheritableFrom } from '../sys/fdinfo';
 import { exactPath, mountPoints } from '../sys/mountinfo';
+import { rmdirRetrying } from '../sys/rmdir';
 import { unmountAll } from '../sys/unmount';
 
 /** Options the serving process recorded in the bundle at Create (binary and root of runc). */
@@ -138,19 +139,7 @@ export async function removeRecordedCgroups(bundle: string, root = '/sys/fs/cgro
   }
   for (const dir of Array.isArray(dirs) ? dirs : []) {
     if (typeof dir !== 'string' || !path.isAbsolute(dir) || !path.normalize(dir).startsWith(root + '/')) continue;
-    for (let i = 0; ; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (err: any) {
-        if (err?.code === 'ENOENT') break;
-        if (err?.code !== 'EBUSY' || i >= 50) {
-          process.stderr.write(`warning: delete: cannot remove the pod's cgroup ${dir}: ${err?.code ?? err}\n`);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    await rmdirRetrying(dir).catch((err: any) => process.stderr.write(`warning: delete: cannot remove the pod's cgroup ${dir}: ${err?.code ?? err}\n`));
   }
 }
 

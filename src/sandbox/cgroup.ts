@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuncStats } from '../runc/metrics';
+import { rmdirRetrying } from '../sys/rmdir';
 
 /** One cgroup hierarchy of this host: where it is mounted, and cgroup v2 or v1 (with its controllers). */
 export interface Hierarchy {
@@ -94,18 +95,8 @@ export function makeCgroup(hs: Hierarchy[], rel: string): string[] {
 /** Remove the leaf `rel` made by makeCgroup in every hierarchy, once no process is left in it; the parents are the kubelet's. */
 export async function removeCgroup(hs: Hierarchy[], rel: string, tries = 50, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
   for (const h of hs) {
-    const dir = path.join(h.dir, rel);
-    for (let i = 0; ; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (err: any) {
-        if (err?.code === 'ENOENT') break;
-        // EBUSY while the holder's last processes are still being reaped.
-        if (err?.code !== 'EBUSY' || i >= tries) throw err;
-        await sleep(20);
-      }
-    }
+    // EBUSY while the holder's last processes are still being reaped.
+    await rmdirRetrying(path.join(h.dir, rel), tries, sleep);
   }
 }
 
