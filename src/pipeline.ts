@@ -19,7 +19,6 @@ import {
   type MonoTypeOperatorFunction,
   type Observable,
   type ObservableInput,
-  Subject,
   take,
   tap,
 } from 'rxjs';
@@ -30,9 +29,10 @@ import type { Publisher, PublisherStats } from './publisher/publisher';
 import type { Exit } from './streams/exits$';
 import type { ShimSignal } from './streams/signals$';
 import { createShutdown, type Shutdown, type ShutdownCallback, type ShutdownOptions, type Stopped, type StopReason } from './streams/shutdown$';
-import { exitAfterStart$ } from './ordering/exit-after-start';
+import { exitAfterStart$, StartOrder } from './ordering/exit-after-start';
+import { exitToProcess } from './ordering/exit-to-process';
 import { initExitAfterExecExits } from './ordering/init-exit-after-exec-exits';
-import type { Lifecycle } from './ordering/lifecycle';
+import type { Exited, Lifecycle, LifecycleSource, Reaped } from './ordering/lifecycle';
 import type { TaskService } from './task/service';
 import type { Server } from './ttrpc/server';
 
@@ -121,7 +121,7 @@ export interface ShimSources {
 
 /** What the plugins and the server are to shim$: only what it calls. */
 export type ShimPublisher = Pick<Publisher, 'publish' | 'drain' | 'snapshot'>;
-export type ShimService = Pick<TaskService, 'dispose' | 'snapshot'>;
+export type ShimService = Pick<TaskService, 'dispose' | 'snapshot'> & LifecycleSource<any>;
 export type ShimServer = Pick<Server, 'serve' | 'stopAccepting' | 'shutdown' | 'close'>;
 
 /** The effects shim$ is wired from, injected so tests replace each. */
@@ -132,7 +132,7 @@ export interface ShimDeps<S extends ShimService = ShimService> {
   /** The event publisher plugin's instance. */
   publisher(): ShimPublisher;
   /** The task service plugin's instance, given what it shares with the rest of the process. */
-  taskService(shared: { exits$: Observable<Exit>; emit: (item: Lifecycle) => void; shutdown: Shutdown }): S;
+  taskService(shared: { shutdown: Shutdown }): S;
   /** Our ttrpc server for the loaded service (its registry and peer check); other services may ask the shutdown service too. */
   server(service: S, shutdown: Shutdown): ShimServer;
   /** The listener containerd's `start` bound for us (fd 3): one value. */
@@ -140,7 +140,7 @@ export interface ShimDeps<S extends ShimService = ShimService> {
   /** Remove our socket file (once we stop accepting). */
   removeSocket(): void;
   /** The SIGUSR1 state dump (task/dump.ts stateDump). */
-  dump(sources: { service: S; publisher: ShimPublisher }): unknown;
+  dump(sources: { service: S; publisher: ShimPublisher; starts: StartOrder }): unknown;
   shutdownOptions?: ShutdownOptions;
 }
 
@@ -153,11 +153,24 @@ const EVENT_PLUGIN = 'io.containerd.event.v1';
 const TTRPC_PLUGIN = 'io.containerd.ttrpc.v1';
 
 /**
- * events$: the service's lifecycle through the ordering rules (an exit after its start, an
- * init's exit after its execs'), as the publisher takes them. Completes when lifecycle$ does; cold.
+ * events$: the one stream from the reaper to the publisher. Every reaped exit joins what the
+ * service says, in the order both happen; each is matched to the process that claimed its pid
+ * (exitToProcess) and recorded on it (its Wait answers, its state is stopped); then the ordering
+ * rules (an exit after its start, an init's exit after its execs'), as the publisher takes them.
+ * `starts`: the start rule's state, given to read (the state dump). Completes when both
+ * sources do; as hot as they are.
  */
-export const events$ = (lifecycle$: Observable<Lifecycle>, tap$: ShimDeps['tap']): Observable<TaskEvent> =>
-  exitAfterStart$(lifecycle$.pipe(tap$<Lifecycle>('lifecycle'))).pipe(initExitAfterExecExits, tap$<TaskEvent>('events'));
+export const events$ = <P>(exits$: Observable<Exit>, service: LifecycleSource<P>, tap$: ShimDeps['tap'], starts?: StartOrder): Observable<TaskEvent> => {
+  const recorded$ = merge(exits$.pipe(map((exit): Reaped => ({ kind: 'reaped', exit }))), service.lifecycle$).pipe(
+    exitToProcess<P, Lifecycle>(),
+    concatMap((item: Lifecycle | Exited<P>) => {
+      const out = item.kind === 'exited' ? service.recordExit(item.process, item.exit) : item;
+      return out ? [out] : [];
+    }),
+    tap$<Lifecycle>('lifecycle'),
+  );
+  return exitAfterStart$(recorded$, starts).pipe(initExitAfterExecExits, tap$<TaskEvent>('events'));
+};
 
 /**
  * shim$: the serving process, top to bottom (Go: pkg/shim/shim.go run). The reaper first, so
@@ -170,7 +183,6 @@ export const events$ = (lifecycle$: Observable<Lifecycle>, tap$: ShimDeps['tap']
 export const shim$ = <S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>): Observable<ShimOutcome> =>
   defer(() => {
     const shutdown = createShutdown({ log: (msg, err) => deps.log.error({ err: String(err) }, msg), ...deps.shutdownOptions });
-    const lifecycle$ = new Subject<Lifecycle>();
     const registrations: Registration[] = [
       { type: SHUTDOWN_PLUGIN, id: 'shutdown', init: () => shutdown },
       { type: EVENT_PLUGIN, id: 'publisher', init: () => deps.publisher() },
@@ -178,21 +190,21 @@ export const shim$ = <S extends ShimService>(sources: ShimSources, deps: ShimDep
         type: TTRPC_PLUGIN,
         id: 'task',
         requires: [EVENT_PLUGIN, SHUTDOWN_PLUGIN],
-        init: (loaded) =>
-          deps.taskService({ exits$: sources.exits$, emit: (item) => lifecycle$.next(item), shutdown: loaded.get(SHUTDOWN_PLUGIN) as Shutdown }),
+        init: (loaded) => deps.taskService({ shutdown: loaded.get(SHUTDOWN_PLUGIN) as Shutdown }),
       },
     ];
     return merge(
       // Held for the life of shim$: the reaper (and with it the signal handlers).
       sources.exits$.pipe(ignoreElements()),
-      loadAll$(registrations, deps.log).pipe(concatMap((plugins) => serving$(sources, deps, shutdown, lifecycle$, plugins))),
+      loadAll$(registrations, deps.log).pipe(concatMap((plugins) => serving$(sources, deps, shutdown, plugins))),
     ).pipe(take(1));
   });
 
 /** serving$: from loaded plugins to the end of the stop; tears the server and the service down at its end. */
-function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>, shutdown: Shutdown, lifecycle$: Observable<Lifecycle>, plugins: Map<string, unknown>): Observable<ShimOutcome> {
+function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>, shutdown: Shutdown, plugins: Map<string, unknown>): Observable<ShimOutcome> {
   const publisher = plugins.get(EVENT_PLUGIN) as ShimPublisher;
   const service = plugins.get(TTRPC_PLUGIN) as S;
+  const starts = new StartOrder();
   const server = deps.server(service, shutdown);
   registerStop(shutdown, {
     stopAccepting: () => {
@@ -207,14 +219,14 @@ function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>
   });
   return merge(
     // Subscribed before the listen: no call can emit before the ordering rules listen.
-    events$(lifecycle$, deps.tap).pipe(
+    events$(sources.exits$, service, deps.tap, starts).pipe(
       tap((ev) => publisher.publish(ev)),
       ignoreElements(),
     ),
     // SIGUSR1: the state dump into our log (as the Go shim's stack dump); never Node's inspector.
     sources.signals$.pipe(
       filter((s) => s === 'SIGUSR1'),
-      tap(() => deps.log.info({ dump: deps.dump({ service, publisher }) }, 'state dump')),
+      tap(() => deps.log.info({ dump: deps.dump({ service, publisher, starts }) }, 'state dump')),
       ignoreElements(),
     ),
     from(deps.listen()).pipe(

@@ -7,7 +7,8 @@ import { runcRoot } from '../runc/root';
 import { defaultSpawner } from '../runc/spawner';
 import { setCloexec } from '../sys/cloexec';
 import { inheritableFrom } from '../sys/fdinfo';
-import { exactPath, mountPoints, unmountAll } from '../sys/mount';
+import { exactPath, mountPoints } from '../sys/mountinfo';
+import { unmountAll } from '../sys/unmount';
 
 /** Options the serving process recorded in the bundle at Create (binary and root of runc). */
 export interface BundleRuntime {

@@ -47,6 +47,8 @@ export async function serve(flags: Flags): Promise<void> {
   const signals$ = createSignals$().pipe(taps.tap('signals'), share());
   const exits$ = createExits$(signals$.pipe(filter((s) => s === 'SIGCHLD'))).pipe(taps.tap('exits'), share());
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? '';
+  // Made with the server, read by the task service's Shutdown (a pod keeps the process alive).
+  let sandbox: SandboxService | undefined;
 
   // The whole serving process is one stream (pipeline.ts shim$); here only its effects.
   const outcome = await lastValueFrom(
@@ -56,22 +58,22 @@ export async function serve(flags: Flags): Promise<void> {
         log,
         tap: (name) => taps.tap(name),
         publisher: () => new Publisher({ namespace: flags.namespace, connect: () => dial(ttrpcAddress), log: log.child({ plugin: 'publisher' }) }),
-        taskService: ({ exits$, emit, shutdown }) =>
+        taskService: ({ shutdown }) =>
           new TaskService({
             namespace: flags.namespace,
-            exits$,
-            emit,
             runtime: runcRuntime({ namespace: flags.namespace, log }),
             shutdown,
             log: log.child({ plugin: 'task' }),
             version: VERSION,
+            holdsPod: () => sandbox?.holdsPod() ?? false,
           }),
         server: (service, shutdown) => {
           const registry = new ServiceRegistry();
           registry.register(TASK_SERVICE, taskHandlers(service));
           registry.register(TASK_SERVICE_V3, taskHandlers(service));
           registry.register(GROUP_SERVICE, groupHandlers(service.joins));
-          registry.register(SANDBOX_SERVICE, sandboxHandlers(new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) })));
+          sandbox = new SandboxService({ id: flags.id, containers: () => service.size, openConnections: () => server.connectionStats().length, shutdown, log: log.child({ plugin: 'sandbox' }) });
+          registry.register(SANDBOX_SERVICE, sandboxHandlers(sandbox));
           const server = new Server(registry, {
             log: (level, msg, fields) => log[level](fields ?? {}, msg),
             // As the Go shim's ttrpc server (UnixSocketRequireSameUser): another user's process is refused.

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { TaskEvent } from '../publisher/envelope';
+import { TOPIC } from '../task/events';
 import { holdUntil } from './hold-until';
 
 interface Running {
@@ -29,11 +30,11 @@ export const initExitAfterExecExits = (events$: Observable<TaskEvent>): Observab
             emit(held);
           }
         };
-        if (ev.topic === '/tasks/exec-started') {
+        if (ev.topic === TOPIC.execStarted) {
           st.execs.set(cid, (execs ?? new Map()).set(String(ev.event.exec_id), ev.event.pid));
           emit(ev);
         } else if (
-          ev.topic === '/tasks/exit' &&
+          ev.topic === TOPIC.exit &&
           // TaskExit.id of an exec is its exec id, which may equal the container id: then its pid
           // tells it from the init.
           (ev.event.id !== cid || (execs?.has(cid) && execs.get(cid) === ev.event.pid))
@@ -41,10 +42,10 @@ export const initExitAfterExecExits = (events$: Observable<TaskEvent>): Observab
           execs?.delete(String(ev.event.id));
           emit(ev);
           if (!execs?.size) flushInit();
-        } else if (ev.topic === '/tasks/exit') {
+        } else if (ev.topic === TOPIC.exit) {
           if (execs?.size) st.held.set(cid, ev);
           else emit(ev);
-        } else if (ev.topic === '/tasks/delete') {
+        } else if (ev.topic === TOPIC.delete) {
           flushInit();
           st.execs.delete(cid);
           emit(ev);

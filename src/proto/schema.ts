@@ -3,94 +3,21 @@
  * JSON descriptor. Field numbers and package names are wire facts taken from containerd 1.6:
  * runtime/v2/task/shim.proto, api/events/task.proto, api/types/{mount,task/task}.proto,
  * api/services/ttrpc/events/v1/events.proto, runtime/v2/runc/options/oci.proto; containerd 2.x
- * additions name their api@v1.11.1 file where they are defined.
+ * additions name their api@v1.11.1 file where they are defined. The cgroup metrics
+ * (schema-cgroups.ts), runc's option types (schema-runc.ts) and the Sandbox API with CRI's pod
+ * config (schema-sandbox.ts) are built in files of their own.
  */
 import type { INamespace } from 'protobufjs';
 
-type Fields = Record<string, { type: string; id: number; rule?: 'repeated' }>;
-const msg = (fields: Fields) => ({ fields });
-const s = (id: number) => ({ type: 'string', id });
-const u32 = (id: number) => ({ type: 'uint32', id });
-const b = (id: number) => ({ type: 'bool', id });
-const ts = (id: number) => ({ type: 'google.protobuf.Timestamp', id });
-const any = (id: number) => ({ type: 'google.protobuf.Any', id });
-
-const idExec = { id: s(1), exec_id: s(2) };
-
-const u64 = (id: number) => ({ type: 'uint64', id });
-const blk = (id: number) => ({ type: 'BlkIOEntry', id, rule: 'repeated' as const });
+import { any, b, idExec, msg, s, ts, u32, type Fields } from './fields';
+import { cgroupsMetrics } from './schema-cgroups';
+import { linuxRunc, runcV1 } from './schema-runc';
+import { criRuntimeV1, sandboxTypes, sandboxV1 } from './schema-sandbox';
 
 export const schema: INamespace = {
   nested: {
-    // github.com/containerd/cgroups/v3 cgroup1/stats/metrics.proto (package io.containerd.cgroups.v1)
-    // and cgroup2/stats/metrics.proto (io.containerd.cgroups.v2): the fields runc's stats can fill.
-    io: {
-      nested: {
-        containerd: {
-          nested: {
-            cgroups: {
-              nested: {
-                v1: {
-                  nested: {
-                    Metrics: msg({
-                      hugetlb: { type: 'HugetlbStat', id: 1, rule: 'repeated' }, pids: { type: 'PidsStat', id: 2 },
-                      cpu: { type: 'CPUStat', id: 3 }, memory: { type: 'MemoryStat', id: 4 }, blkio: { type: 'BlkIOStat', id: 5 },
-                    }),
-                    HugetlbStat: msg({ usage: u64(1), max: u64(2), failcnt: u64(3), pagesize: s(4) }),
-                    PidsStat: msg({ current: u64(1), limit: u64(2) }),
-                    CPUStat: msg({ usage: { type: 'CPUUsage', id: 1 }, throttling: { type: 'Throttle', id: 2 } }),
-                    CPUUsage: msg({ total: u64(1), kernel: u64(2), user: u64(3), per_cpu: { type: 'uint64', id: 4, rule: 'repeated' } }),
-                    Throttle: msg({ periods: u64(1), throttled_periods: u64(2), throttled_time: u64(3) }),
-                    MemoryStat: msg({
-                      cache: u64(1), rss: u64(2), rss_huge: u64(3), mapped_file: u64(4), dirty: u64(5), writeback: u64(6),
-                      pg_pg_in: u64(7), pg_pg_out: u64(8), pg_fault: u64(9), pg_maj_fault: u64(10),
-                      inactive_anon: u64(11), active_anon: u64(12), inactive_file: u64(13), active_file: u64(14), unevictable: u64(15),
-                      hierarchical_memory_limit: u64(16), hierarchical_swap_limit: u64(17),
-                      total_cache: u64(18), total_rss: u64(19), total_rss_huge: u64(20), total_mapped_file: u64(21), total_dirty: u64(22),
-                      total_writeback: u64(23), total_pg_pg_in: u64(24), total_pg_pg_out: u64(25), total_pg_fault: u64(26),
-                      total_pg_maj_fault: u64(27), total_inactive_anon: u64(28), total_active_anon: u64(29), total_inactive_file: u64(30),
-                      total_active_file: u64(31), total_unevictable: u64(32),
-                      usage: { type: 'MemoryEntry', id: 33 }, swap: { type: 'MemoryEntry', id: 34 }, kernel: { type: 'MemoryEntry', id: 35 },
-                      kernel_tcp: { type: 'MemoryEntry', id: 36 },
-                    }),
-                    MemoryEntry: msg({ limit: u64(1), usage: u64(2), max: u64(3), failcnt: u64(4) }),
-                    BlkIOStat: msg({
-                      io_service_bytes_recursive: blk(1), io_serviced_recursive: blk(2), io_queued_recursive: blk(3),
-                      io_service_time_recursive: blk(4), io_wait_time_recursive: blk(5), io_merged_recursive: blk(6),
-                      io_time_recursive: blk(7), sectors_recursive: blk(8),
-                    }),
-                    BlkIOEntry: msg({ op: s(1), device: s(2), major: u64(3), minor: u64(4), value: u64(5) }),
-                  },
-                },
-                v2: {
-                  nested: {
-                    Metrics: msg({
-                      pids: { type: 'PidsStat', id: 1 }, cpu: { type: 'CPUStat', id: 2 }, memory: { type: 'MemoryStat', id: 4 },
-                      io: { type: 'IOStat', id: 6 }, hugetlb: { type: 'HugeTlbStat', id: 7, rule: 'repeated' },
-                    }),
-                    PidsStat: msg({ current: u64(1), limit: u64(2) }),
-                    CPUStat: msg({ usage_usec: u64(1), user_usec: u64(2), system_usec: u64(3), nr_periods: u64(4), nr_throttled: u64(5), throttled_usec: u64(6) }),
-                    MemoryStat: msg({
-                      anon: u64(1), file: u64(2), kernel_stack: u64(3), slab: u64(4), sock: u64(5), shmem: u64(6),
-                      file_mapped: u64(7), file_dirty: u64(8), file_writeback: u64(9), anon_thp: u64(10),
-                      inactive_anon: u64(11), active_anon: u64(12), inactive_file: u64(13), active_file: u64(14), unevictable: u64(15),
-                      slab_reclaimable: u64(16), slab_unreclaimable: u64(17), pgfault: u64(18), pgmajfault: u64(19),
-                      workingset_refault: u64(20), workingset_activate: u64(21), workingset_nodereclaim: u64(22),
-                      pgrefill: u64(23), pgscan: u64(24), pgsteal: u64(25), pgactivate: u64(26), pgdeactivate: u64(27),
-                      pglazyfree: u64(28), pglazyfreed: u64(29), thp_fault_alloc: u64(30), thp_collapse_alloc: u64(31),
-                      usage: u64(32), usage_limit: u64(33), swap_usage: u64(34), swap_limit: u64(35), max_usage: u64(36), swap_max_usage: u64(37),
-                    }),
-                    IOStat: msg({ usage: { type: 'IOEntry', id: 1, rule: 'repeated' } }),
-                    IOEntry: msg({ major: u64(1), minor: u64(2), rbytes: u64(3), wbytes: u64(4), rios: u64(5), wios: u64(6) }),
-                    HugeTlbStat: msg({ current: u64(1), max: u64(2), pagesize: s(3), failcnt: u64(4) }),
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
+    // io.containerd.cgroups.v1/v2 Metrics (schema-cgroups.ts).
+    io: { nested: { containerd: { nested: { cgroups: cgroupsMetrics() } } } },
     // pkg/runtimeoptions/v1/api.proto: what CRI and `ctr --runtime-config-path` send a non-runc runtime.
     // config_body (3) is a later addition; containerd 1.6 sends only the path.
     runtime: criRuntimeV1(),
@@ -271,120 +198,10 @@ export const schema: INamespace = {
             },
           },
         },
-        // runtime/linux/runctypes/runc.proto: the legacy types ctr still sends for --no-pivot and
-        // friends when the runtime is not a runc shim.
-        linux: {
-          nested: {
-            runc: {
-              nested: {
-                RuncOptions: msg({ runtime: s(1), runtime_root: s(2), criu_path: s(3), systemd_cgroup: b(4) }),
-                CreateOptions: msg({
-                  no_pivot_root: b(1), open_tcp: b(2), external_unix_sockets: b(3), terminal: b(4), file_locks: b(5),
-                  empty_namespaces: { type: 'string', id: 6, rule: 'repeated' }, cgroups_mode: s(7), no_new_keyring: b(8),
-                  shim_cgroup: s(9), io_uid: u32(10), io_gid: u32(11), criu_work_path: s(12), criu_image_path: s(13),
-                }),
-              },
-            },
-          },
-        },
-        runc: {
-          nested: {
-            v1: {
-              nested: {
-                Options: msg({
-                  no_pivot_root: b(1), no_new_keyring: b(2), shim_cgroup: s(3), io_uid: u32(4), io_gid: u32(5),
-                  binary_name: s(6), root: s(7), criu_path: s(8), systemd_cgroup: b(9),
-                  criu_image_path: s(10), criu_work_path: s(11),
-                }),
-                CheckpointOptions: msg({
-                  exit: b(1), open_tcp: b(2), external_unix_sockets: b(3), terminal: b(4), file_locks: b(5),
-                  empty_namespaces: { type: 'string', id: 6, rule: 'repeated' },
-                  cgroups_mode: s(7), image_path: s(8), work_path: s(9),
-                }),
-                ProcessDetails: msg({ exec_id: s(1) }),
-              },
-            },
-          },
-        },
+        // runc's option types (schema-runc.ts).
+        linux: linuxRunc(),
+        runc: runcV1(),
       },
     },
   },
 };
-
-// --- Sandbox API (issue 15). Functions, so the two lines above can name them before this block.
-
-/**
- * api@v1.11.1 runtime/sandbox/v1/sandbox.proto (package containerd.runtime.sandbox.v1): what
- * containerd's shim sandbox controller (v2.3.7 plugins/sandbox/controller.go) sends us.
- */
-function sandboxV1(): INamespace {
-  const annotations = { keyType: 'string', type: 'string', id: 6 } as Fields[string];
-  return {
-    nested: {
-      v1: {
-        nested: {
-          CreateSandboxRequest: {
-            fields: {
-              sandbox_id: s(1), bundle_path: s(2),
-              rootfs: { type: 'containerd.types.Mount', id: 3, rule: 'repeated' },
-              options: any(4), netns_path: s(5), annotations,
-            },
-          },
-          CreateSandboxResponse: msg({}),
-          StartSandboxRequest: msg({ sandbox_id: s(1) }),
-          StartSandboxResponse: msg({ pid: u32(1), created_at: ts(2), spec: any(3) }),
-          PlatformRequest: msg({ sandbox_id: s(1) }),
-          PlatformResponse: msg({ platform: { type: 'containerd.types.Platform', id: 1 } }),
-          StopSandboxRequest: msg({ sandbox_id: s(1), timeout_secs: u32(2) }),
-          StopSandboxResponse: msg({}),
-          WaitSandboxRequest: msg({ sandbox_id: s(1) }),
-          WaitSandboxResponse: msg({ exit_status: u32(1), exited_at: ts(2) }),
-          SandboxStatusRequest: msg({ sandbox_id: s(1), verbose: b(2) }),
-          SandboxStatusResponse: {
-            fields: {
-              sandbox_id: s(1), pid: u32(2), state: s(3),
-              info: { keyType: 'string', type: 'string', id: 4 } as Fields[string],
-              created_at: ts(5), exited_at: ts(6), extra: any(7),
-            },
-          },
-          PingRequest: msg({ sandbox_id: s(1) }),
-          PingResponse: msg({}),
-          ShutdownSandboxRequest: msg({ sandbox_id: s(1) }),
-          ShutdownSandboxResponse: msg({}),
-          SandboxMetricsRequest: msg({ sandbox_id: s(1) }),
-          SandboxMetricsResponse: msg({ metrics: { type: 'containerd.types.Metric', id: 1 } }),
-        },
-      },
-    },
-  };
-}
-
-/** api@v1.11.1 types/platform.proto and types/metrics.proto (package containerd.types). */
-function sandboxTypes(): Record<string, ReturnType<typeof msg>> {
-  return {
-    Platform: msg({ os: s(1), architecture: s(2), variant: s(3), os_version: s(4), os_features: { type: 'string', id: 5, rule: 'repeated' } }),
-    Metric: msg({ timestamp: ts(1), id: s(2), data: any(3) }),
-  };
-}
-
-/**
- * The subset of CRI's runtime.v1.PodSandboxConfig (k8s.io/cri-api v0.36.3 pkg/apis/runtime/v1
- * api.proto) the sandbox needs: CRI sends the whole config as CreateSandboxRequest.options
- * (v2.3.7 internal/cri/server/sandbox_run.go: sb.WithOptions(config)).
- */
-function criRuntimeV1(): INamespace {
-  return {
-    nested: {
-      v1: {
-        nested: {
-          NamespaceMode: { values: { POD: 0, CONTAINER: 1, NODE: 2, TARGET: 3 } },
-          NamespaceOption: msg({ network: { type: 'NamespaceMode', id: 1 }, pid: { type: 'NamespaceMode', id: 2 }, ipc: { type: 'NamespaceMode', id: 3 } }),
-          LinuxSandboxSecurityContext: msg({ namespace_options: { type: 'NamespaceOption', id: 1 } }),
-          LinuxPodSandboxConfig: msg({ cgroup_parent: s(1), security_context: { type: 'LinuxSandboxSecurityContext', id: 2 } }),
-          PodSandboxMetadata: msg({ name: s(1), uid: s(2), namespace: s(3), attempt: u32(4) }),
-          PodSandboxConfig: msg({ metadata: { type: 'PodSandboxMetadata', id: 1 }, hostname: s(2), log_directory: s(3), linux: { type: 'LinuxPodSandboxConfig', id: 8 } }),
-        },
-      },
-    },
-  };
-}

@@ -3,11 +3,12 @@
  * folded from what enters and what settles. It decides at the door which event is dropped at a
  * bound, and when a container's queue may be released. The fold for scan() in queues$.
  */
+import { TOPIC } from '../task/events';
 import type { Envelope } from './envelope';
 import type { ForwardResult } from './forward$';
 
 /** A deleted task's topic (containerd core/runtime/events.go TaskDeleteEventTopic): a container's last event. */
-export const TASK_DELETE_TOPIC = '/tasks/delete';
+export const TASK_DELETE_TOPIC = TOPIC.delete;
 
 export interface Bounds {
   /** Events queued or in flight, all containers together, beyond which a new one is dropped. */

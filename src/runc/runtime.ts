@@ -1,7 +1,8 @@
 import { ShimError } from '../errors';
 import type { Logger } from '../log';
 import { encode, type Any } from '../proto';
-import { mountAll, unmountAllAsync } from '../sys/mount';
+import { mountAll } from '../sys/mount';
+import { unmountAllAsync } from '../sys/unmount';
 import { watchOOM } from '../sys/eventfd';
 import type { ContainerRuntime } from '../task/runtime';
 import { RuncContainerDriver } from './driver';

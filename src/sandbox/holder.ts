@@ -25,12 +25,20 @@ export interface Holder {
 /** The script pid 1 runs: the hostname only in a uts namespace of its own (never the node's). */
 const SCRIPT = 'if [ -n "$1" ]; then hostname "$1" || exit 1; fi; trap "exit 0" TERM INT; echo ready; while :; do sleep 2147483647 & wait $!; done';
 
-/** The command line that starts a holder for `c`; netnsPath is CRI's netns_path ("" for host network). */
-export function holderCommand(c: PodConfig, netnsPath: string): { file: string; args: string[] } {
+/** Writes its own pid into each cgroup.procs file before `--`, then execs the rest: the whole holder starts in the pod's cgroup. */
+const JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 1; shift; done; shift; exec "$@"';
+
+/**
+ * The command line that starts a holder for `c`; netnsPath is CRI's netns_path ("" for host
+ * network); cgroupProcs the cgroup.procs files of the holder's cgroup (src/sandbox/cgroup.ts),
+ * joined before unshare forks, so no process of the pod starts outside it.
+ */
+export function holderCommand(c: PodConfig, netnsPath: string, cgroupProcs: string[] = []): { file: string; args: string[] } {
   const ownUts = c.ownNetwork; // podsandbox: a host-network pod shares the node's uts namespace too
   const unshare = ['unshare', '--fork', '--kill-child', ...(c.ownPid ? ['--pid'] : []), ...(c.ownIpc ? ['--ipc'] : []), ...(ownUts ? ['--uts'] : []), '--', '/bin/sh', '-c', SCRIPT, 'rx-pod', ownUts ? c.hostname : ''];
-  if (!netnsPath) return { file: unshare[0], args: unshare.slice(1) };
-  return { file: 'nsenter', args: [`--net=${netnsPath}`, '--', ...unshare] };
+  const cmd = netnsPath ? ['nsenter', `--net=${netnsPath}`, '--', ...unshare] : unshare;
+  if (cgroupProcs.length) cmd.unshift('/bin/sh', '-c', JOIN, 'rx-cgroup', ...cgroupProcs, '--');
+  return { file: cmd[0], args: cmd.slice(1) };
 }
 
 /** Start the holder; resolves once its pid 1 runs in the pod's namespaces. */

@@ -10,7 +10,7 @@ export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/
  * as "failed to unmarshal sandbox spec" on every NRI call). It describes what the pause
  * container's spec would: the pod's namespaces, here as paths to the holder's.
  */
-export function podSpec(c: PodConfig, netnsPath: string, pid: number, annotations: Record<string, string>): Any {
+export function podSpec(c: PodConfig, netnsPath: string, pid: number, annotations: Record<string, string>, cgroupsPath = ''): Any {
   const ns = (type: string, file: string) => ({ type, path: `/proc/${pid}/ns/${file}` });
   const namespaces = [
     ...(c.ownPid ? [ns('pid', 'pid')] : []),
@@ -22,7 +22,8 @@ export function podSpec(c: PodConfig, netnsPath: string, pid: number, annotation
     ociVersion: '1.2.0',
     ...(c.ownNetwork && c.hostname ? { hostname: c.hostname } : {}),
     annotations,
-    linux: { namespaces, ...(c.cgroupParent ? { cgroupsPath: c.cgroupParent } : {}) },
+    // The pause container's cgroupsPath (podCgroupsPath), where the holder is.
+    linux: { namespaces, ...(cgroupsPath ? { cgroupsPath } : {}) },
   };
   return { type_url: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)) };
 }

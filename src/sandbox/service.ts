@@ -1,9 +1,11 @@
 import type { Logger } from '../log';
 import { first, timer } from 'rxjs';
 import { within, within$ } from '../deadline';
-import { failedPrecondition, notFound, unimplemented } from '../errors';
+import { failedPrecondition, internal, notFound, unimplemented } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Shutdown } from '../streams/shutdown$';
+import { metricsAny } from '../runc/metrics';
+import { cgroupStats, hierarchies, holderCgroup, makeCgroup, podCgroupsPath, removeCgroup, type Hierarchy } from './cgroup';
 import { holderCommand, startHolder, type Holder } from './holder';
 import { platform } from './platform';
 import { podConfig, type PodConfig } from './pod-config';
@@ -27,6 +29,8 @@ export interface SandboxServiceDeps {
   /** how long ShutdownSandbox waits for that before it ends the process anyway */
   closeGraceMs?: number;
   now?: () => Date;
+  /** the host's cgroup hierarchies (tests inject a temp dir) */
+  hierarchies?: () => Hierarchy[];
 }
 
 /** How long ShutdownSandbox waits by default for containerd to close its connections. */
@@ -46,6 +50,11 @@ export class SandboxService {
   private holder: Holder | undefined;
   private createdAt: Date | undefined;
   private exit: Exit | undefined;
+  /** ShutdownSandbox was called: the pod no longer keeps the process alive */
+  private shuttingDown = false;
+  /** settles once the holder's cgroup is removed (at once when it has none) */
+  private cgroupGone: Promise<void> = Promise.resolve();
+  private readonly hierarchies: () => Hierarchy[];
   /** settles when the pod stops: its holder exits, or StopSandbox comes before it ever started */
   private readonly ended: Promise<Exit>;
   private end!: (e: Exit) => void;
@@ -53,6 +62,7 @@ export class SandboxService {
 
   constructor(private readonly deps: SandboxServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.hierarchies = deps.hierarchies ?? (() => hierarchies());
     this.ended = new Promise((res) => (this.end = res));
     // However the process ends, the pod's holder ends with it (it also has a parent-death signal).
     deps.shutdown.register(() => this.holder?.kill('SIGKILL'));
@@ -65,6 +75,11 @@ export class SandboxService {
       throw notFound(`sandbox ${JSON.stringify(r.sandbox_id)} not found: this serving process holds sandbox ${this.deps.id} (the sandbox API needs grouping = "pod")`);
     }
     check(this.deps.id, this.state, call);
+  }
+
+  /** A pod was created here and ShutdownSandbox has not come: the task API's Shutdown must not end the process. */
+  holdsPod(): boolean {
+    return this.state !== 'new' && !this.shuttingDown;
   }
 
   async createSandbox(r: Req): Promise<Req> {
@@ -82,8 +97,27 @@ export class SandboxService {
   async startSandbox(r: Req): Promise<Req> {
     this.enter(r, 'start');
     const start = this.deps.startHolder ?? ((cmd) => startHolder(cmd));
-    const holder = await start(holderCommand(this.config!, this.netnsPath));
+    // The holder is in the pod's cgroup as the pause container would be: <cgroup_parent>/<id>.
+    const cgroup = holderCgroup(this.config!.cgroupParent, this.deps.id);
+    const hs = cgroup ? this.hierarchies() : [];
+    if (this.config!.cgroupParent && !cgroup) this.deps.log.warn({ cgroupParent: this.config!.cgroupParent }, 'a systemd slice parent: the holder stays in the serving process\'s cgroup');
+    let holder: Holder;
+    try {
+      let procs: string[] = [];
+      try {
+        procs = cgroup ? makeCgroup(hs, cgroup) : [];
+      } catch (err) {
+        throw internal(`StartSandbox: cannot make the pod's cgroup ${cgroup}: ${(err as Error).message}`, err);
+      }
+      holder = await start(holderCommand(this.config!, this.netnsPath, procs));
+    } catch (err) {
+      if (cgroup) await removeCgroup(hs, cgroup).catch(() => {});
+      throw err;
+    }
     this.holder = holder;
+    if (cgroup) {
+      this.cgroupGone = holder.exited.then(() => removeCgroup(hs, cgroup)).catch((err) => this.deps.log.warn({ cgroup, err: String(err) }, 'cannot remove the holder\'s cgroup'));
+    }
     this.createdAt = this.now();
     this.state = 'running';
     void holder.exited.then((e) => {
@@ -91,7 +125,7 @@ export class SandboxService {
       this.stop(e);
     });
     this.deps.log.info({ pid: holder.pid }, 'sandbox started');
-    return { pid: holder.pid, created_at: timestamp(this.createdAt), spec: podSpec(this.config!, this.netnsPath, holder.pid, this.annotations) };
+    return { pid: holder.pid, created_at: timestamp(this.createdAt), spec: podSpec(this.config!, this.netnsPath, holder.pid, this.annotations, podCgroupsPath(this.config!.cgroupParent, this.deps.id)) };
   }
 
   async platform(r: Req): Promise<Req> {
@@ -113,15 +147,20 @@ export class SandboxService {
     }
     if (!holder?.alive) {
       await holder?.exited;
+      await this.cgroupGone;
       return {};
     }
     const timeoutMs = (r.timeout_secs ?? 0) * 1000;
     if (timeoutMs > 0) {
       holder.kill('SIGTERM');
-      if ((await within(holder.exited, timeoutMs)) === 'met') return {};
+      if ((await within(holder.exited, timeoutMs)) === 'met') {
+        await this.cgroupGone;
+        return {};
+      }
     }
     holder.kill('SIGKILL');
     await holder.exited;
+    await this.cgroupGone;
     return {};
   }
 
@@ -156,10 +195,12 @@ export class SandboxService {
     this.enter(r, 'shutdown');
     const left = this.deps.containers();
     if (left > 0) throw failedPrecondition(`sandbox ${this.deps.id} still has ${left} container(s) in this serving process; delete them before ShutdownSandbox`);
+    this.shuttingDown = true;
     if (this.holder?.alive) {
       this.holder.kill('SIGKILL');
       await this.holder.exited;
     }
+    await this.cgroupGone;
     this.deps.log.info({}, 'sandbox shutdown requested');
     // Not at once: containerd's ttrpc client picks at random between a response and a closed
     // connection that are both ready (ttrpc@v1.2.8 client.go dispatch's select), and controller.go
@@ -177,9 +218,20 @@ export class SandboxService {
     within$(gone$, this.deps.closeGraceMs ?? CLOSE_GRACE_MS).subscribe(() => fn());
   }
 
+  /**
+   * The pod's cgroup (CRI's cgroup_parent, which holds the holder and every container, as CRI's
+   * own pod stats read it: v2.3.7 internal/cri/server/sandbox_stats_linux.go) as a types.Metric
+   * whose data is what a task's Stats gives (io.containerd.cgroups.v1/v2.Metrics).
+   */
   async sandboxMetrics(r: Req): Promise<Req> {
     this.enter(r, 'metrics');
-    throw unimplemented(`SandboxMetrics: sandbox ${this.deps.id}'s holder has no cgroup of its own in containerd-shim-rx; each container's metrics come from its task (Stats)`);
+    const parent = this.config?.cgroupParent;
+    if (!parent) throw unimplemented(`SandboxMetrics: sandbox ${this.deps.id} has no cgroup of its own (CRI gave no cgroup_parent); each container's metrics come from its task (Stats)`);
+    const hs = this.hierarchies();
+    const stats = cgroupStats(hs, parent);
+    if (!stats.cpu && !stats.memory && !stats.pids) throw unimplemented(`SandboxMetrics: sandbox ${this.deps.id}'s cgroup ${parent} is not readable here`);
+    const v2 = hs.length === 1 && hs[0].v2;
+    return { metrics: { timestamp: timestamp(this.now()), id: this.deps.id, data: metricsAny(stats, v2) } };
   }
 
   private stop(e: Exit): void {

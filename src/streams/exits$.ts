@@ -43,7 +43,7 @@ export function* sweep(deps: SweepDeps): Generator<Exit> {
  * leaves). Subscribe before spawning runc and keep the subscription: an init can exit and be
  * reaped before runc's --pid-file is even read, so its exit may arrive before anyone knows its
  * pid — whoever routes exits must keep unclaimed ones while a start that could own them is in
- * flight (task/exit-router.ts does, and drops them otherwise).
+ * flight (ordering/exit-to-process.ts does, and drops them otherwise).
  */
 export function createExits$(sigchld$: Observable<unknown>, deps: ReaperDeps = {}): Observable<Exit> {
   const d: SweepDeps = {

@@ -1,106 +1,9 @@
-import { lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, unimplemented } from '../errors';
-import { check, errno, fn, SysError } from './libc';
-
-// <sys/mount.h>
-export const MS = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  SYNCHRONOUS: 0x10,
-  REMOUNT: 0x20,
-  MANDLOCK: 0x40,
-  DIRSYNC: 0x80,
-  NOATIME: 0x400,
-  NODIRATIME: 0x800,
-  BIND: 0x1000,
-  REC: 0x4000,
-  SILENT: 0x8000,
-  UNBINDABLE: 0x20000,
-  PRIVATE: 0x40000,
-  SLAVE: 0x80000,
-  SHARED: 0x100000,
-  RELATIME: 0x200000,
-  STRICTATIME: 0x1000000,
-} as const;
-/** umount2(2): never follow a symlink at the target (we unmount exactly the path we checked). */
-const UMOUNT_NOFOLLOW = 8;
-const EINVAL = 22;
-const ENOENT = 2;
-const EBUSY = 16;
-const PAGE_SIZE = 4096;
-
-/**
- * Option -> [clear?, flag]: the table of containerd's mount/mount_linux.go parseMountOptions.
- * Propagation names are not in containerd 1.6's table (it would pass them as data, which the
- * kernel refuses), but its Mount() already handles the propagation bits; we read them as runc does.
- */
-const table: Record<string, [boolean, number]> = {
-  async: [true, MS.SYNCHRONOUS],
-  atime: [true, MS.NOATIME],
-  bind: [false, MS.BIND],
-  defaults: [false, 0],
-  dev: [true, MS.NODEV],
-  diratime: [true, MS.NODIRATIME],
-  dirsync: [false, MS.DIRSYNC],
-  exec: [true, MS.NOEXEC],
-  mand: [false, MS.MANDLOCK],
-  noatime: [false, MS.NOATIME],
-  nodev: [false, MS.NODEV],
-  nodiratime: [false, MS.NODIRATIME],
-  noexec: [false, MS.NOEXEC],
-  nomand: [true, MS.MANDLOCK],
-  norelatime: [true, MS.RELATIME],
-  nostrictatime: [true, MS.STRICTATIME],
-  nosuid: [false, MS.NOSUID],
-  rbind: [false, MS.BIND | MS.REC],
-  relatime: [false, MS.RELATIME],
-  remount: [false, MS.REMOUNT],
-  ro: [false, MS.RDONLY],
-  rw: [true, MS.RDONLY],
-  strictatime: [false, MS.STRICTATIME],
-  suid: [true, MS.NOSUID],
-  sync: [false, MS.SYNCHRONOUS],
-};
-const propagationTable: Record<string, number> = {
-  private: MS.PRIVATE,
-  rprivate: MS.PRIVATE | MS.REC,
-  shared: MS.SHARED,
-  rshared: MS.SHARED | MS.REC,
-  slave: MS.SLAVE,
-  rslave: MS.SLAVE | MS.REC,
-  unbindable: MS.UNBINDABLE,
-  runbindable: MS.UNBINDABLE | MS.REC,
-};
-
-export interface MountOptions {
-  /** Flags for the mount call itself, set and cleared in option order. */
-  flags: number;
-  /** Everything else, for the filesystem (joined with ',' as mount(2)'s data). */
-  data: string[];
-  /** Flags for a second call that changes propagation (0: none); the last one named wins. */
-  propagation: number;
-  /** containerd's "loop": mount the source through a loop device. */
-  loop: boolean;
-}
-
-export function parseMountOptions(options: string[]): MountOptions {
-  let flags = 0;
-  let propagation = 0;
-  let loop = false;
-  const data: string[] = [];
-  for (const o of options) {
-    const entry = table[o];
-    if (entry) {
-      if (entry[1] !== 0) flags = entry[0] ? flags & ~entry[1] : flags | entry[1];
-    } else if (o in propagationTable) propagation = propagationTable[o];
-    else if (o === 'loop') loop = true;
-    else data.push(o);
-  }
-  return { flags, data, propagation, loop };
-}
+import { check, fn } from './libc';
+import { compactLowerdir, MS, PAGE_SIZE, parseMountOptions } from './mount-options';
+import { UMOUNT_NOFOLLOW, unmountOnceSync } from './unmount';
 
 export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
   check(
@@ -108,10 +11,6 @@ export function mount(source: string, target: string, fstype: string, flags: num
     fn('int mount(const char *, const char *, const char *, unsigned long, const char *)')(source, target, fstype, flags, data || null),
     `${fstype} ${source} on ${target}`,
   );
-}
-
-export function unmount(target: string, flags = 0): void {
-  check('umount2', fn('int umount2(const char *, int)')(target, flags), target);
 }
 
 export interface MountSpec {
@@ -176,7 +75,7 @@ export function mountAll(mounts: MountSpec[], target: string): void {
   } catch (err) {
     for (const at of done.reverse()) {
       try {
-        runSync(unmountOnce(at));
+        unmountOnceSync(at);
       } catch {
         break;
       }
@@ -224,136 +123,4 @@ export function mountTarget(rootfs: string, target: string | undefined): string 
     throw invalidArgument(`mount target ${JSON.stringify(target)}: resolves to ${real} through a symlink, outside the rootfs ${root}`);
   }
   return real;
-}
-
-/** containerd's unmount (core/mount/mount_unix.go): on EBUSY, 50 tries 50 ms apart, then fail. */
-export const UNMOUNT_TRIES = 50;
-export const UNMOUNT_RETRY_MS = 50;
-
-export interface RetryOptions {
-  tries?: number;
-  retryMs?: number;
-}
-
-/**
- * The unmounts below are written once, as generators that yield each pause (ms) before a retry;
- * a driver runs them. The `delete` action pauses synchronously (it has nothing else to do); the
- * serving process awaits a timer, so a busy mount (up to 2.5 s of retries) never stalls the other
- * containers' calls, exits and events.
- */
-type Steps<T> = Generator<number, T, void>;
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-
-function runSync<T>(steps: Steps<T>): T {
-  for (let r = steps.next(); ; r = steps.next()) {
-    if (r.done) return r.value;
-    Atomics.wait(sleepCell, 0, 0, r.value);
-  }
-}
-
-async function runAsync<T>(steps: Steps<T>): Promise<T> {
-  for (let r = steps.next(); ; r = steps.next()) {
-    if (r.done) return r.value;
-    await new Promise((resolve) => setTimeout(resolve, r.value));
-  }
-}
-
-/**
- * One umount2 of exactly this path (never through a symlink there), retried while EBUSY as
- * containerd does; returns the errno that ended it (0: unmounted, EINVAL: not a mount point,
- * ENOENT: no such path). Never detaches lazily: a mount that stays busy is an error, so
- * nothing is left mounted behind a bundle that looks clean.
- */
-function* unmountOnce(target: string, retry: RetryOptions = {}): Steps<number> {
-  const umount2 = fn('int umount2(const char *, int)');
-  const tries = retry.tries ?? UNMOUNT_TRIES;
-  const retryMs = retry.retryMs ?? UNMOUNT_RETRY_MS;
-  for (let i = 0; i < tries; i++) {
-    if ((umount2(target, UMOUNT_NOFOLLOW) as number) === 0) return 0;
-    const e = errno();
-    if (e === EINVAL || e === ENOENT) return e;
-    if (e !== EBUSY) throw new SysError('umount2', e, target);
-    if (i + 1 < tries) yield retryMs;
-  }
-  throw new SysError('umount2', EBUSY, `${target}: still busy after ${tries} tries ${retryMs} ms apart (a process has its cwd or an open file there?); left mounted`);
-}
-
-/**
- * Unmount everything at and under target, as containerd's UnmountRecursive: the mounts below
- * it (Mount.target ones) deepest first, then the stack at target itself, each until EINVAL.
- * The path is checked and unmounted as given, its last component not followed (see
- * exactPath); a missing target is not an error. EBUSY is retried, then thrown.
- * Synchronous: for the `delete` action; the serving process uses unmountAllAsync.
- */
-export function unmountAll(target: string, retry: RetryOptions = {}): void {
-  runSync(unmountAllSteps(target, retry));
-}
-
-/** unmountAll whose EBUSY retries wait on a timer: the event loop runs on meanwhile. */
-export function unmountAllAsync(target: string, retry: RetryOptions = {}): Promise<void> {
-  return runAsync(unmountAllSteps(target, retry));
-}
-
-function* unmountAllSteps(target: string, retry: RetryOptions): Steps<void> {
-  const exact = exactPath(target);
-  if (exact === null) return;
-  const below = [...new Set(mountPoints().filter((m) => m.startsWith(exact + '/')))].sort((a, b) => b.length - a.length);
-  for (const m of below) {
-    try {
-      yield* unmountStack(m, retry);
-    } catch {
-      // As containerd: only the last (the target itself) decides; it fails too if one stays.
-    }
-  }
-  yield* unmountStack(exact, retry);
-}
-
-function* unmountStack(target: string, retry: RetryOptions): Steps<void> {
-  for (let i = 0; i < 1000; i++) if ((yield* unmountOnce(target, retry)) !== 0) return;
-  throw new SysError('umount2', EBUSY, `${target}: still mounted after 1000 unmounts`);
-}
-
-/**
- * The path as mountinfo names it, without following its last component: its parent resolved,
- * its own name kept. null when it does not exist. A symlink stays a symlink, which no mount
- * point is; so isMountPoint and unmountAll both see the same path and never its link target.
- */
-export function exactPath(p: string): string | null {
-  const abs = path.resolve(p);
-  if (abs === '/') return abs;
-  try {
-    lstatSync(abs);
-    return path.join(realpathSync(path.dirname(abs)), path.basename(abs));
-  } catch {
-    return null;
-  }
-}
-
-/** Whether path itself (not what a symlink there points to) is a mount point, from /proc/self/mountinfo. */
-export function isMountPoint(p: string): boolean {
-  const exact = exactPath(p);
-  return exact !== null && mountPoints().includes(exact);
-}
-
-/** Every mount point of our mount namespace, in mountinfo order, octal escapes decoded. */
-export function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' ')[4].replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))));
-}
-
-/** Shorten lowerdir= by making its paths relative to their common parent (containerd's compactLowerdirOption). */
-function compactLowerdir(options: string[]): [string | null, string[]] {
-  const i = options.findIndex((o) => o.startsWith('lowerdir='));
-  if (i < 0) return [null, options];
-  const dirs = options[i].slice('lowerdir='.length).split(':');
-  if (dirs.length <= 1) return [null, options];
-  let common = path.dirname(dirs[0]);
-  while (!dirs.every((d) => d.startsWith(common + '/')) && common !== '/') common = path.dirname(common);
-  if (common === '/') return [null, options];
-  const out = [...options];
-  out[i] = 'lowerdir=' + dirs.map((d) => path.relative(common, d)).join(':');
-  return [common, out];
 }

@@ -5,6 +5,7 @@
  * return the same object.
  */
 import { readdirSync } from 'node:fs';
+import type { StartOrder } from '../ordering/exit-after-start';
 import type { PublisherStats } from '../publisher/publisher';
 import { isCloexec } from '../sys/cloexec';
 import type { Container } from './container';
@@ -50,10 +51,12 @@ export interface StateDump {
 export interface DumpSources {
   service: { snapshot(): TaskServiceSnapshot };
   publisher: { snapshot(): PublisherStats };
+  /** The exit-after-start rule's state: which starts were published, which exits wait. */
+  starts: Pick<StartOrder, 'published' | 'held'>;
 }
 
-function processDump(p: Process): ProcessDump {
-  const d: ProcessDump = { exec: p.execId, state: p.state, pid: p.pid, startPublished: p.started };
+function processDump(p: Process, starts: DumpSources['starts']): ProcessDump {
+  const d: ProcessDump = { exec: p.execId, state: p.state, pid: p.pid, startPublished: starts.published(p) };
   if (p.exit) {
     d.exitStatus = p.exit.status;
     d.exitedAt = p.exit.at.toISOString();
@@ -61,7 +64,11 @@ function processDump(p: Process): ProcessDump {
   return d;
 }
 
-const containerDump = (c: Container): ContainerDump => ({ id: c.id, bundle: c.bundle, processes: c.all().map(processDump) });
+const containerDump = (c: Container, starts: DumpSources['starts']): ContainerDump => ({
+  id: c.id,
+  bundle: c.bundle,
+  processes: c.all().map((p) => processDump(p, starts)),
+});
 
 /** How many fds are open, and those from 3 up without close-on-exec; -1 and [] without /proc. */
 function fdFacts(): { fds: number; inheritableFds: number[] } {
@@ -86,16 +93,15 @@ function fdFacts(): { fds: number; inheritableFds: number[] } {
 /** The state of this serving process now; reads only. */
 export function stateDump(src: DumpSources): StateDump {
   const tasks = src.service.snapshot();
-  const all = tasks.containers.flatMap((c) => c.all());
   return {
     pid: process.pid,
     uptimeS: Math.round(process.uptime()),
     rssBytes: process.memoryUsage.rss(),
     ...fdFacts(),
-    containers: tasks.containers.map(containerDump),
+    containers: tasks.containers.map((c) => containerDump(c, src.starts)),
     creating: tasks.creating,
     exitClaims: tasks.exitClaims,
-    heldExits: all.filter((p) => p.exit && !p.started && p.pid > 0).length,
+    heldExits: src.starts.held,
     publisher: src.publisher.snapshot(),
   };
 }

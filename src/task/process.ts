@@ -1,5 +1,5 @@
 import type { Stdio } from './io/stdio';
-import { next, transition, type Operation, type ProcessKind, type ProcessState } from './state';
+import { decide, initialState, type Operation, type ProcessKind, type ProcessState } from './state';
 
 export interface ExitStatus {
   status: number;
@@ -23,20 +23,17 @@ export interface ProcessResources {
 }
 
 /**
- * One process of a container, init or exec. Public methods decide legality through the state
- * table (state.ts); calls on one process are serialised, exits are not (an exit always wins).
+ * One process of a container, init or exec. Every move of its state is the table's (state.ts):
+ * public methods ask it, and only `move` sets the state. Calls on one process are serialised,
+ * exits are not (an exit always wins).
  */
 export class Process {
-  state: ProcessState = 'created';
+  private current: ProcessState;
   pid = 0;
   exit?: ExitStatus;
   resources?: ProcessResources;
-  /** A checkpoint image to restore from at Start (Create with a checkpoint). */
-  restoreFrom?: string;
   /** CloseIO(stdin) was asked for. */
   stdinClosed = false;
-  /** Its start was published (TaskStart / TaskExecStarted). */
-  started = false;
   /** An exec's OCI process spec (JSON), from ExecProcessRequest.spec. */
   spec?: unknown;
   private readonly waiters: Array<(e: ExitStatus) => void> = [];
@@ -50,7 +47,15 @@ export class Process {
     /** exec id; '' for init. */
     readonly execId: string,
     readonly stdio: Stdio,
-  ) {}
+    /** The checkpoint image an init is created from: Start restores it (Go's createdCheckpoint state). */
+    readonly checkpoint?: string,
+  ) {
+    this.current = initialState(!!checkpoint);
+  }
+
+  get state(): ProcessState {
+    return this.current;
+  }
 
   /** The id containerd uses for this process in events (TaskExit.id): container id for init. */
   get id(): string {
@@ -61,36 +66,50 @@ export class Process {
     return this.execId ? `${this.containerId}/${this.execId}` : this.containerId;
   }
 
-  /** Throws FailedPrecondition unless `op` is legal now. */
+  /** Throws the table's refusal (FailedPrecondition, NotFound) unless `op` is legal now; a call that does not wait its turn. */
   check(op: Operation): void {
-    transition(this.kind, this.name, this.state, op);
+    const move = decide(this.kind, this.name, this.current, op);
+    if (move instanceof Error) throw move;
   }
 
   /**
    * Run `work` for `op` under this process's lock: legality is checked when the call's turn
-   * comes; afterwards the state moves, unless the process exited meanwhile (exit wins).
+   * comes; the state is the move's `during` while the work runs, its `to` once it succeeded, and
+   * back where it began if it failed, unless the process exited meanwhile (an exit wins: the
+   * table then decides from stopped).
    */
   run<T>(op: Operation, work: () => Promise<T>): Promise<T> {
     const turn = this.queue.then(async () => {
-      this.check(op);
-      const from = this.state;
-      const result = await work();
-      // A transient state set by the work (pausing) is left from the state the call began in.
-      if (this.state === 'pausing') this.state = from;
-      const to = next(this.kind, this.state, op);
-      if (to !== null) this.state = to;
+      const move = decide(this.kind, this.name, this.current, op);
+      if (move instanceof Error) throw move;
+      const from = this.current;
+      this.current = move.during;
+      let result: T;
+      try {
+        result = await work();
+      } catch (err) {
+        if (this.current === move.during) this.current = from;
+        throw err;
+      }
+      if (this.current === move.during) this.current = from;
+      this.move(op);
       return result;
     });
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
+  /** Where the table says `op` leads from here; a refused move leaves the state as it is. */
+  private move(op: Operation): void {
+    const move = decide(this.kind, this.name, this.current, op);
+    if (!(move instanceof Error)) this.current = move.to;
+  }
+
   /** Record the exit once; later reports of the same exit are ignored. Returns true the first time. */
   setExited(status: number, at: Date): boolean {
     if (this.exit) return false;
     this.exit = { status, at };
-    const to = next(this.kind, this.state, 'exited');
-    if (to !== null) this.state = to;
+    this.move('exited');
     for (const w of this.waiters.splice(0)) w(this.exit);
     return true;
   }

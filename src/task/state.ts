@@ -1,82 +1,122 @@
 /**
  * Process life as explicit state machines, one per process kind, as containerd's pkg/process
- * (init_state.go, exec_state.go, deleted_state.go). This table is the one place that decides
- * which call is legal in which state, and where a legal call leaves the process.
+ * (cmd/containerd-shim-runc-v2/process: init_state.go, exec_state.go, deleted_state.go). This
+ * table is the one place that decides which call is legal in which state, what a refusal is, and
+ * where a legal call leaves the process; process.ts applies it and nothing else sets a state.
  */
-import { failedPrecondition } from '../errors';
+import { type ErrorKind, ShimError } from '../errors';
 
-export type ProcessState = 'created' | 'running' | 'pausing' | 'paused' | 'stopped' | 'deleted';
+export type ProcessState = 'created' | 'createdCheckpoint' | 'running' | 'pausing' | 'paused' | 'stopped' | 'deleted';
 export type ProcessKind = 'init' | 'exec';
 export type Operation =
   | 'start'
   | 'delete'
+  /** kill of the process itself */
   | 'kill'
+  /** kill --all: every process of the container (init only) */
+  | 'killAll'
   | 'pause'
   | 'resume'
   | 'update'
   | 'checkpoint'
+  | 'stats'
+  /** Exec in this init's container */
   | 'exec'
   | 'resize'
   | 'closeIO'
   | 'exited';
 
-/** For a legal operation: the state it leads to (`same` = stays). Absent = refused. */
-type Table = Record<ProcessState, Partial<Record<Operation, ProcessState | 'same'>>>;
+/**
+ * A legal move: where the process is while the call's work runs (`during`, else where it was)
+ * and where it is once the work succeeded (`to`; '=' stays). A failed call goes back from
+ * `during` to where it began.
+ */
+interface Move {
+  during?: ProcessState;
+  to: ProcessState | '=';
+}
+/** A refusal other than FailedPrecondition: its kind and why. */
+interface Refusal {
+  refuse: ErrorKind;
+  because: string;
+}
+type Cell = ProcessState | '=' | Move | Refusal;
+/** Absent = refused as FailedPrecondition. */
+type Table = Partial<Record<ProcessState, Partial<Record<Operation, Cell>>>>;
+
+/** As Go's deletedState: Delete and Kill of a deleted process are NotFound; the rest refused. */
+const deleted: Partial<Record<Operation, Cell>> = {
+  delete: { refuse: 'NotFound', because: 'it is deleted' },
+  kill: { refuse: 'NotFound', because: 'it is deleted' },
+  killAll: { refuse: 'NotFound', because: 'it is deleted' },
+  exited: '=',
+};
 
 const initTable: Table = {
-  created: { start: 'running', delete: 'deleted', kill: 'same', update: 'same', exec: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
-  running: { pause: 'paused', kill: 'same', update: 'same', checkpoint: 'same', exec: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
-  // pausing is transient: runc pause is under way; only kill and the exit may cut in.
-  pausing: { kill: 'same', exited: 'stopped' },
-  paused: { resume: 'running', kill: 'same', update: 'same', checkpoint: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
-  // A stopped init may still be killed (runc answers "not running", which callers ignore) and
-  // its exit may be reported twice (the reaper and a pidfd); both are no-ops.
-  // Resize of a stopped process is a no-op (Go's Init.Resize is not state-checked): ctr
-  // resizes on its way out, and that is no error.
-  stopped: { delete: 'deleted', kill: 'same', resize: 'same', closeIO: 'same', exited: 'same' },
-  deleted: {},
+  created: { start: 'running', delete: 'deleted', kill: '=', killAll: '=', update: '=', stats: '=', exec: '=', resize: '=', closeIO: '=', exited: 'stopped' },
+  // Create with a checkpoint: nothing runs until Start restores it (Go's createdCheckpointState,
+  // which refuses Exec, unlike created).
+  createdCheckpoint: { start: 'running', delete: 'deleted', kill: '=', killAll: '=', update: '=', resize: '=', closeIO: '=', exited: 'stopped' },
+  running: {
+    pause: { during: 'pausing', to: 'paused' },
+    kill: '=', killAll: '=', update: '=', checkpoint: '=', stats: '=', exec: '=', resize: '=', closeIO: '=', exited: 'stopped',
+  },
+  // runc pause under way (Go's pausing flag): a call that waits its turn sees running or paused;
+  // only calls that do not wait (kill, stats, resize, closeIO, an exit) see pausing.
+  pausing: { kill: '=', killAll: '=', stats: '=', resize: '=', closeIO: '=', exited: 'stopped' },
+  paused: { resume: 'running', kill: '=', killAll: '=', update: '=', checkpoint: '=', stats: '=', resize: '=', closeIO: '=', exited: 'stopped' },
+  // A stopped init: runc kill could only say "container not running", which Go's checkKillError
+  // makes NotFound (kill --all still goes to runc, for what is left in a shared pid namespace).
+  // Its exit may be reported twice; resize is a no-op (Go's Init.Resize is not state-checked,
+  // and ctr resizes on its way out).
+  stopped: { delete: 'deleted', kill: { refuse: 'NotFound', because: 'it already finished' }, killAll: '=', resize: '=', closeIO: '=', exited: '=' },
+  deleted,
 };
 
 const execTable: Table = {
-  created: { start: 'running', delete: 'deleted', kill: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
-  running: { kill: 'same', resize: 'same', closeIO: 'same', exited: 'stopped' },
-  pausing: { kill: 'same', exited: 'stopped' },
-  paused: { kill: 'same', exited: 'stopped' },
-  stopped: { delete: 'deleted', kill: 'same', resize: 'same', closeIO: 'same', exited: 'same' },
-  deleted: {},
+  // As Go's execProcess.kill: a never-started exec (pid 0) is FailedPrecondition ...
+  created: { start: 'running', delete: 'deleted', resize: '=', closeIO: '=', exited: 'stopped' },
+  running: { kill: '=', resize: '=', closeIO: '=', exited: 'stopped' },
+  // ... a finished one NotFound. Resize of a stopped exec is ignored where Go errors: ctr resizes
+  // on its way out.
+  stopped: { delete: 'deleted', kill: { refuse: 'NotFound', because: 'it already finished' }, resize: '=', closeIO: '=', exited: '=' },
+  deleted,
 };
 
 const verbs: Record<Operation, string> = {
   start: 'start',
   delete: 'delete',
   kill: 'kill',
+  killAll: 'kill every process of',
   pause: 'pause',
   resume: 'resume',
   update: 'update',
   checkpoint: 'checkpoint',
+  stats: 'read the stats of',
   exec: 'exec in',
   resize: 'resize the pty of',
   closeIO: 'close the io of',
   exited: 'mark as exited',
 };
 
-/** The state `op` leads to from `state`, or null when the machine refuses it. */
-export function next(kind: ProcessKind, state: ProcessState, op: Operation): ProcessState | null {
-  const to = (kind === 'init' ? initTable : execTable)[state][op];
-  if (to === undefined) return null;
-  return to === 'same' ? state : to;
+/** The state a process begins in: an init created from a checkpoint waits for Start to restore it. */
+export function initialState(fromCheckpoint: boolean): ProcessState {
+  return fromCheckpoint ? 'createdCheckpoint' : 'created';
 }
 
-/** Like `next`, but a refusal is a FailedPrecondition naming the process and its state. */
-export function transition(kind: ProcessKind, who: string, state: ProcessState, op: Operation): ProcessState {
-  const to = next(kind, state, op);
-  if (to === null) throw failedPrecondition(`cannot ${verbs[op]} ${kind} process ${who}: it is ${state}`);
-  return to;
+/** What the table says of `op` in `state`: the move, or the error a refusal is. */
+export function decide(kind: ProcessKind, who: string, state: ProcessState, op: Operation): { during: ProcessState; to: ProcessState } | ShimError {
+  const cell = (kind === 'init' ? initTable : execTable)[state]?.[op];
+  if (cell === undefined) return new ShimError('FailedPrecondition', `cannot ${verbs[op]} ${kind} process ${who}: it is ${state}`);
+  if (typeof cell === 'object' && 'refuse' in cell) return new ShimError(cell.refuse, `cannot ${verbs[op]} ${kind} process ${who}: ${cell.because}`);
+  const move: Move = typeof cell === 'string' ? { to: cell } : cell;
+  return { during: move.during ?? state, to: move.to === '=' ? state : move.to };
 }
 
-/** containerd.v1.types.Status numbers (api/types/task/task.proto). */
+/** containerd.v1.types.Status numbers (api/types/task/task.proto); Go reports a deleted process as stopped. */
 export const statusNumber: Record<ProcessState, number> = {
   created: 1,
+  createdCheckpoint: 1,
   running: 2,
   stopped: 3,
   deleted: 3,

@@ -116,7 +116,7 @@ test('stats and update of a stopped task are refused with its state named', asyn
   // containerd swallows a metrics error ("no metrics received"), so ask the shim on its socket.
   const client = await dial(shimAddressOf(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', CTL1)).socket);
   await assert.rejects(client.call('containerd.task.v2.Task', 'Stats', encode('containerd.task.v2.StatsRequest', { id: CTL1 })), (e: unknown) =>
-    e instanceof ShimError && e.kind === 'FailedPrecondition' && new RegExp(`stats of ${CTL1}: it is stopped`).test(e.message));
+    e instanceof ShimError && e.kind === 'FailedPrecondition' && new RegExp(`cannot read the stats of init process ${CTL1}: it is stopped`).test(e.message));
   client.close();
   await assert.rejects(updateTask(ctd.address, 'default', CTL1, { memory: { limit: 16 << 20 } }), new RegExp(`cannot update init process ${CTL1}: it is stopped`));
   await ctd.ctr(['task', 'delete', CTL1]);

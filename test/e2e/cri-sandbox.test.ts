@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
@@ -19,6 +19,10 @@ import { APP_IMAGE, criConfig, K8S_NAMESPACE, PAUSE_IMAGE, REPO_BIN, servingShim
 import { buildBusyboxImage, importImage } from '../helpers/image';
 import { settleLeaks } from '../helpers/leaks';
 import { childrenOf } from '../../src/sys/proc';
+import * as grpc from '@grpc/grpc-js';
+import { Writer } from 'protobufjs/minimal';
+import { decode } from '../../src/proto';
+import { dial } from '../../src/ttrpc/client';
 
 const BIN = process.env.CONTAINERD2_BIN || '/var/cache/containerd-shim-rx/containerd-v2.3.7';
 const missing = !existsSync(path.join(BIN, 'containerd')) || !existsSync(path.join(BIN, 'ctr'));
@@ -30,6 +34,8 @@ const skip =
       : false;
 const LABEL = missing ? 'containerd 2.x' : `containerd ${execFileSync(path.join(BIN, 'containerd'), ['--version']).toString().split(/\s+/)[2]?.replace(/^v/, '').replace(/\+.*$/, '')}`;
 const HANDLER = 'rxsb';
+/** The same with our config's grouping = "namespace". */
+const HANDLER_NS = 'rxsbns';
 // containerd and ctr from PATH, 2.3.7 first (as containerd2.test.ts): with `bin`, containerd's own
 // command line would name the cache dir, whose "containerd-shim-rx" the leak check takes for a shim.
 if (!skip) process.env.PATH = `${BIN}:${process.env.PATH}`;
@@ -70,7 +76,17 @@ before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'rx-crisb-tmp-'));
   mkdirSync(path.join(tmp, 'cni/bin'), { recursive: true });
   mkdirSync(path.join(tmp, 'cni/conf'), { recursive: true });
-  ctd = await startContainerd({ name: 'crisb', cri: true, configExtra: criConfig({ tmp }) + sandboxerRuntime, env: { PATH: `${REPO_BIN}:${process.env.PATH}` } });
+  writeFileSync(path.join(tmp, 'rx-ns.toml'), 'grouping = "namespace"\n');
+  const namespaceGrouped = [
+    `[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.${HANDLER_NS}]`,
+    '  runtime_type = "io.containerd.rx.v2"',
+    '  sandboxer = "shim"',
+    `[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.${HANDLER_NS}.options]`,
+    '  TypeUrl = "runtimeoptions.v1.Options"',
+    `  ConfigPath = "${path.join(tmp, 'rx-ns.toml')}"`,
+    '',
+  ].join('\n');
+  ctd = await startContainerd({ name: 'crisb', cri: true, configExtra: criConfig({ tmp }) + sandboxerRuntime + namespaceGrouped, env: { PATH: `${REPO_BIN}:${process.env.PATH}` } });
   cri = new CriClient(ctd.address);
   // CRI pulls (here: finds) the pause image even on the sandbox-API path (sandbox_run.go ensurePauseImageExists).
   await importImage(ctd, buildBusyboxImage(path.join(tmp, 'images/pause'), PAUSE_IMAGE, ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 1; done']), K8S_NAMESPACE);
@@ -268,6 +284,96 @@ test(`${LABEL} sandboxer=shim: a serving process killed by SIGKILL takes its pod
   const left = await settleLeaks([ctd.dir, tmp]);
   assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
   for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
+});
+
+/** containerd's sandbox Controller/Metrics {sandbox_id=1, sandboxer=10} (api services/sandbox/v1/sandbox.proto), as a client of containerd asks it. */
+async function controllerMetrics(id: string): Promise<Msg> {
+  const client = new grpc.Client(`unix://${ctd.address}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set('containerd-namespace', K8S_NAMESPACE);
+  const req = Buffer.from(Writer.create().uint32(0x0a).string(id).uint32(0x52).string('shim').finish());
+  try {
+    const res = await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest('/containerd.services.sandbox.v1.Controller/Metrics', (b: Buffer) => b, (b: Buffer) => b, req, metadata, (err, r) => (err ? reject(err) : resolve(r ?? Buffer.alloc(0)))),
+    );
+    // ControllerMetricsResponse and the shim's SandboxMetricsResponse are the same message: {metrics=1 types.Metric}.
+    return decode('containerd.runtime.sandbox.v1.SandboxMetricsResponse', res);
+  } finally {
+    client.close();
+  }
+}
+
+/** The memory cgroup (v1) of a pid, relative to the hierarchy. */
+const memoryCgroupOf = (pid: number) => /^\d+:memory:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+const V1 = existsSync('/sys/fs/cgroup/memory/cgroup.procs');
+
+test(`${LABEL} sandboxer=shim: a pod with a cgroup_parent: its holder in <parent>/<pod id> as pause would be, SandboxMetrics from the pod's cgroup, a task-API Shutdown leaves the pod, its cgroup goes with it`, { skip: skip || (V1 ? false : 'cgroup v1 hosts only (this test reads the memory hierarchy)') }, async () => {
+  const parent = `/rx-crisb-${process.pid}`;
+  const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-cg', uid: 'uid-pod-cg' }, linux: { ...pod.linux, cgroup_parent: parent } };
+  const id = await cri.runPodSandbox(p, HANDLER);
+  let shim = 0;
+  try {
+    shim = servingShims(ctd).find((pid) => cmdline(pid).includes(id))!;
+    assert.ok(shim, 'the pod\'s serving process');
+    const unshare = childrenOf(shim).find((c) => cmdline(c).includes('unshare'))!;
+    const pid1 = childrenOf(unshare)[0];
+    assert.equal(memoryCgroupOf(pid1), `${parent}/${id}`, 'the pod\'s pid 1 is in <cgroup_parent>/<sandbox id>');
+    assert.equal(memoryCgroupOf(unshare), `${parent}/${id}`, 'unshare as well');
+    assert.notEqual(memoryCgroupOf(shim), `${parent}/${id}`, 'the serving process is not');
+    const cid = await cri.createContainer(id, container('cg-app', 0, ['/bin/sh', '-c', 'dd if=/dev/zero of=/tmp/f bs=1M count=4 2>/dev/null; exec sleep 600']), p);
+    await cri.startContainer(cid);
+    assert.equal(memoryCgroupOf(initPid(cid)), `${parent}/${cid}`, 'CRI puts the container beside it, under the same parent');
+    const m = await controllerMetrics(id);
+    assert.equal(m.metrics.id, id);
+    assert.equal(m.metrics.data.type_url, 'io.containerd.cgroups.v1.Metrics');
+    const data = decode('io.containerd.cgroups.v1.Metrics', m.metrics.data.value) as Msg;
+    assert.ok(Number(data.memory.usage.usage) > 0, `memory usage of the pod's cgroup: ${data.memory.usage.usage}`);
+    assert.ok(Number(data.pids.current) >= 3, `the holder's and the container's processes are counted: ${data.pids.current}`);
+    // No container left, then the task API's Shutdown (what `ctr shim shutdown` or a 1.x-minded caller sends): the pod stays.
+    await cri.stopContainer(cid, 0);
+    await cri.removeContainer(cid);
+    const address = JSON.parse(readFileSync(path.join(sandboxBundle(id), 'bootstrap.json'), 'utf8')).address;
+    const client = await dial(address);
+    try {
+      await client.call('containerd.task.v3.Task', 'Shutdown', Buffer.from(Writer.create().uint32(0x0a).string(id).finish()));
+    } finally {
+      client.close();
+    }
+    await sleep(500);
+    assert.ok(alive(shim), 'the serving process still runs');
+    assert.ok(alive(pid1), 'and the holder');
+    assert.equal((await cri.podSandboxStatus(id)).state, 'SANDBOX_READY');
+  } finally {
+    await cri.stopPodSandbox(id);
+    await cri.removePodSandbox(id);
+  }
+  await until('the serving process to exit', () => (alive(shim) ? undefined : true), 10000);
+  assert.equal(existsSync(path.join('/sys/fs/cgroup/memory', parent, id)), false, 'the holder\'s cgroup is removed');
+  // The parent is the kubelet's to remove; here the test's.
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    try {
+      rmdirSync(path.join('/sys/fs/cgroup', h, parent));
+    } catch {
+      // not made in that hierarchy
+    }
+  }
+});
+
+test(`${LABEL} sandboxer=shim with grouping = "namespace": two pods are READY, each in a serving process of its own`, { skip }, async () => {
+  const ids: string[] = [];
+  try {
+    for (const n of ['nsa', 'nsb']) ids.push(await cri.runPodSandbox({ ...pod, metadata: { ...pod.metadata, name: `pod-${n}`, uid: `uid-pod-${n}` } }, HANDLER_NS));
+    for (const id of ids) assert.equal((await cri.podSandboxStatus(id)).state, 'SANDBOX_READY');
+    const shims = servingShims(ctd);
+    assert.equal(shims.length, 2, `serving processes: ${shims.join(' ')}`);
+    for (const id of ids) assert.ok(shims.some((pid) => cmdline(pid).includes(id)), `a serving process started for ${id}`);
+  } finally {
+    for (const id of ids) {
+      await cri.stopPodSandbox(id);
+      await cri.removePodSandbox(id);
+    }
+  }
+  await until('the serving processes to exit', () => (servingShims(ctd).length ? undefined : true), 10000);
 });
 
 test(`${LABEL}: the default podsandbox path (handler rx, a pause container) still works beside it`, { skip }, async () => {

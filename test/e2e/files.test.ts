@@ -106,7 +106,7 @@ test('the delete action with a busy rootfs (a host process has its cwd there) fa
   // Free now: containerd's own retry of the task delete (or ours) can take it off.
   r = await ctd.ctr(['task', 'delete', id]);
   if (mountsUnder(bundle).length > 0) {
-    const { unmountAll } = require('../../src/sys/mount') as typeof import('../../src/sys/mount');
+    const { unmountAll } = require('../../src/sys/unmount') as typeof import('../../src/sys/unmount');
     unmountAll(rootfsMount);
   }
   console.log(`# after the holder left: ctr task delete exit ${r.code}; task ${(await listTasks(ctd)).get(id)?.status ?? 'gone'}`);

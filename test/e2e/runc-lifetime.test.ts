@@ -9,9 +9,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { decode, encode } from '../../src/proto';
+import { Code } from '../../src/errors';
+import { decode, encode, packAny } from '../../src/proto';
 import { dial } from '../../src/ttrpc/client';
 import { startContainerd, type Containerd } from '../helpers/containerd';
+import { rawConnect } from '../helpers/ttrpc-raw';
 import { busyboxRootfs } from '../helpers/rootfs';
 import { runtimeArgs } from '../helpers/shim';
 import { listTasks, uniqueId, waitForTask } from '../helpers/tasks';
@@ -32,7 +34,11 @@ before(async () => {
   dir = path.join(ctd.dir, 'slow-pause');
   mkdirSync(dir, { recursive: true });
   const wrapper = path.join(dir, 'runc');
-  writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" pause "*) echo $$ > "${dir}/pause.$$"; exec sleep 600;; esac\nexec runc "$@"\n`);
+  // Slow: every `pause`, and `create` of an id ending -slowcreate.
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\ncase " $* " in *" pause "*) echo $$ > "${dir}/pause.$$"; exec sleep 600;; *" create "*"-slowcreate ") echo $$ > "${dir}/create.$$"; exec sleep 600;; esac\nexec runc "$@"\n`,
+  );
   chmodSync(wrapper, 0o755);
   config = path.join(dir, 'rx.toml');
   writeFileSync(config, `[runc]\nbinary_name = "${wrapper}"\n`);
@@ -43,7 +49,7 @@ before(async () => {
 
 /** A runc a failing test left behind (the wrapper's sleep) must not outlive the run. */
 function killPauses(): void {
-  for (const pid of pausePids()) {
+  for (const pid of [...pausePids(), ...slowPids('create')]) {
     try {
       if (/sleep/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) process.kill(pid, 'SIGKILL');
     } catch {
@@ -60,7 +66,8 @@ after(async () => {
 });
 
 const socket = () => readFileSync(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', id, 'address'), 'utf8').trim().replace(/^unix:\/\//, '');
-const pausePids = () => (dir ? readdirSync(dir).filter((f) => f.startsWith('pause.')).map((f) => Number(f.slice(6))) : []);
+const slowPids = (command: string) => (dir ? readdirSync(dir).filter((f) => f.startsWith(`${command}.`)).map((f) => Number(f.slice(command.length + 1))) : []);
+const pausePids = () => slowPids('pause');
 
 /** /proc's state letter of `pid`, or null once it is gone. */
 function procState(pid: number): string | null {
@@ -72,15 +79,16 @@ function procState(pid: number): string | null {
 }
 const ppidOf = (pid: number) => Number(/\) \S (\d+) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))![1]);
 
-/** The pid of the slow `runc pause` started after `known`, once it runs. */
-async function newPause(known: number[]): Promise<number> {
+/** The pid of the slow `runc <command>` started after `known`, once it runs. */
+async function newSlow(known: number[], command = 'pause'): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const fresh = pausePids().filter((p) => !known.includes(p));
+    const fresh = slowPids(command).filter((p) => !known.includes(p));
     if (fresh.length > 0 && /sleep/.test(readFileSync(`/proc/${fresh[0]}/cmdline`, 'utf8').replace(/\0/g, ' '))) return fresh[0];
     await sleep(25);
   }
-  throw new Error('the slow runc pause never started');
+  throw new Error(`the slow runc ${command} never started`);
 }
+const newPause = (known: number[]) => newSlow(known, 'pause');
 
 /** Resolves with the time it took `pid` to be gone (or a zombie of some other reaper); rejects after `ms`. */
 async function gone(pid: number, ms: number): Promise<number> {
@@ -125,6 +133,41 @@ test('Pause whose client goes away: its runc is SIGKILLed', { timeout: 60000 }, 
   await call;
   const ms = await gone(pid, 2000);
   console.log(`# runc pause gone ${ms} ms after its client closed the connection`);
+  await waitForTask(ctd, id, 'RUNNING', 5000);
+});
+
+test('Create with a 1 s timeout_nano whose runc create hangs: that runc is SIGKILLed, the answer is DeadlineExceeded, and no container, mount or process is left', { timeout: 60000 }, async () => {
+  const slow = `${id}-slowcreate`;
+  const bundle = path.join(dir, 'bundles', slow);
+  mkdirSync(bundle, { recursive: true });
+  writeFileSync(path.join(bundle, 'config.json'), readFileSync(path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', id, 'config.json')));
+  const options = packAny('runtimeoptions.v1.Options', { config_path: config });
+  const create = encode(T + 'CreateTaskRequest', { id: slow, bundle, rootfs: [{ type: 'bind', source: rootfs, options: ['rbind', 'ro'] }], options });
+  const raw = await rawConnect(socket());
+  try {
+    const known = slowPids('create');
+    // The raw client has no deadline of its own: the answer is the server's.
+    raw.request(1, TASK, 'Create', create, 1e9);
+    const pid = await newSlow(known, 'create');
+    const { streamId, res } = await raw.next(20000);
+    assert.equal(streamId, 1);
+    assert.equal(res.status.code, Code.DeadlineExceeded, res.status.message);
+    const ms = await gone(pid, 2000);
+    console.log(`# runc create gone ${ms} ms after the deadline's answer: ${res.status.message}`);
+    // Create's undo (runc delete --force, the rootfs unmounted) runs after the kill: let it end.
+    let left = '';
+    for (let i = 0; i < 100; i++, await sleep(50)) {
+      const mounted = readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path.join(bundle, 'rootfs')} `);
+      raw.request(3 + 2 * i, TASK, 'State', encode(T + 'StateRequest', { id: slow }));
+      const state = (await raw.next()).res.status;
+      left = mounted ? 'its rootfs is still mounted' : state.code !== Code.NotFound ? `State says ${state.code} ${state.message}` : '';
+      if (!left) break;
+    }
+    assert.equal(left, '', 'no trace of the container');
+  } finally {
+    raw.socket.destroy();
+  }
+  // The shim's other container runs on.
   await waitForTask(ctd, id, 'RUNNING', 5000);
 });
 

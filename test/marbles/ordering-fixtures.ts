@@ -2,26 +2,29 @@ import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { map, type Observable } from 'rxjs';
 import type { TaskEvent } from '../../src/publisher/envelope';
-import { processKey, type Lifecycle } from '../../src/ordering/lifecycle';
+import type { Lifecycle, ProcessRef } from '../../src/ordering/lifecycle';
 
 /** Shared by the ordering rules' marble tests (one file per rule). */
 export const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 
 const ev = (topic: string, id = 'c1') => ({ topic, type: 'x', containerId: id, event: {} });
+const init = (containerId: string): ProcessRef => ({ containerId, execId: '' });
+const e1: ProcessRef = { containerId: 'c1', execId: 'e1' };
 /** The lifecycle items the marbles name, by letter. */
 export const items: Record<string, Lifecycle> = {
   c: { kind: 'event', event: ev('/tasks/create') },
-  s: { kind: 'start', key: processKey('c1', ''), event: ev('/tasks/start') },
-  x: { kind: 'exit', key: processKey('c1', ''), event: ev('/tasks/exit') },
-  d: { kind: 'event', event: ev('/tasks/delete') },
-  r: { kind: 'release', key: processKey('c1', '') },
+  s: { kind: 'start', process: init('c1'), event: ev('/tasks/start') },
+  x: { kind: 'exit', process: init('c1'), event: ev('/tasks/exit') },
+  d: { kind: 'delete', process: init('c1'), event: ev('/tasks/delete') },
+  r: { kind: 'release', process: init('c1') },
   A: { kind: 'event', event: ev('/tasks/exec-added') },
-  E: { kind: 'start', key: processKey('c1', 'e1'), event: ev('/tasks/exec-started') },
-  X: { kind: 'exit', key: processKey('c1', 'e1'), event: ev('/tasks/exit') },
-  R: { kind: 'release', key: processKey('c1', 'e1') },
+  E: { kind: 'start', process: e1, event: ev('/tasks/exec-started') },
+  X: { kind: 'exit', process: e1, event: ev('/tasks/exit') },
+  R: { kind: 'release', process: e1 },
+  D: { kind: 'delete', process: e1 },
   a: { kind: 'event', event: ev('/tasks/create', 'c2') },
-  b: { kind: 'start', key: processKey('c2', ''), event: ev('/tasks/start', 'c2') },
-  y: { kind: 'exit', key: processKey('c2', ''), event: ev('/tasks/exit', 'c2') },
+  b: { kind: 'start', process: init('c2'), event: ev('/tasks/start', 'c2') },
+  y: { kind: 'exit', process: init('c2'), event: ev('/tasks/exit', 'c2') },
 };
 export const topics = (o: Observable<TaskEvent>) => o.pipe(map((e) => `${e.containerId}${e.topic}`));
 export const t: Record<string, string> = {

@@ -4,7 +4,9 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import os from 'node:os';
 import path from 'node:path';
 import { deleteAction } from '../../../src/cli/delete';
-import { mountAll, mountPoints, unmountAll } from '../../../src/sys/mount';
+import { mountAll } from '../../../src/sys/mount';
+import { mountPoints } from '../../../src/sys/mountinfo';
+import { unmountAll } from '../../../src/sys/unmount';
 import type { Flags } from '../../../src/cli/flags';
 import { isCloexec } from '../../../src/sys/cloexec';
 import { fn } from '../../../src/sys/libc';

@@ -28,6 +28,13 @@ test('namespace grouping: one group for the whole namespace', () => {
   assert.equal(groupKey('namespace', 'c1', 'default', bundleWith({ 'io.kubernetes.cri.sandbox-id': 'sb1' })), 'rx-namespace-default');
 });
 
+test('namespace grouping leaves a Sandbox API pod (its bundle in the shim sandbox controller\'s state dir) a process of its own', () => {
+  const state = mkdtempSync(path.join(os.tmpdir(), 'rx-group-'));
+  const bundle = path.join(state, 'io.containerd.sandbox.controller.v1.shim', 'k8s.io', 'sb1');
+  assert.equal(groupKey('namespace', 'sb1', 'k8s.io', bundle), 'sb1');
+  assert.equal(groupKey('namespace', 'c1', 'k8s.io', path.join(state, 'io.containerd.runtime.v2.task', 'k8s.io', 'c1')), 'rx-namespace-k8s.io');
+});
+
 test('the grouping comes from start\'s stdin: runtimeoptions naming our TOML', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-group-'));
   writeFileSync(path.join(dir, 'rx.toml'), 'grouping = "namespace"\n');

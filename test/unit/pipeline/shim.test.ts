@@ -11,7 +11,7 @@ import { shim$, type ShimDeps, type ShimPublisher, type ShimService } from '../.
 import type { TaskEvent } from '../../../src/publisher/envelope';
 import type { Exit } from '../../../src/streams/exits$';
 import type { ShimSignal } from '../../../src/streams/signals$';
-import type { Lifecycle } from '../../../src/ordering/lifecycle';
+import type { Said } from '../../../src/ordering/lifecycle';
 
 const STATS = { published: 2, delivered: 2, lost: 0, pending: 0 };
 const ev = (topic: string): TaskEvent => ({ topic, type: 'x', containerId: 'c1', event: {} });
@@ -41,21 +41,26 @@ function fake(opts: { connectionsEnd?: boolean } = {}) {
   const published: string[] = [];
   const signals = tracked<ShimSignal>();
   const exits = tracked<Exit>();
-  let emit: (item: Lifecycle) => void = () => undefined;
+  const said = new Subject<Said<string>>();
   let shutdown: () => void = () => undefined;
   const publisher: ShimPublisher = {
     publish: (e) => void published.push(e.topic),
     drain: () => (calls.push('drain'), Promise.resolve()),
     snapshot: () => STATS,
   };
-  const service: ShimService = { dispose: () => void calls.push('dispose'), snapshot: () => ({ containers: [], creating: [], exitClaims: 0 }) };
+  const service: ShimService = {
+    dispose: () => void calls.push('dispose'),
+    snapshot: () => ({ containers: [], creating: [], exitClaims: 0 }),
+    lifecycle$: said,
+    // The fake's processes are their exec ids; the init is ''.
+    recordExit: (execId: string, e: Exit) => (calls.push(`exited ${execId || 'init'} ${e.status}`), { kind: 'exit', process: { containerId: 'c1', execId }, event: ev('/tasks/exit') }),
+  };
   const deps: ShimDeps = {
     log: silentLogger(),
     tap: () => (s) => s,
     publisher: () => (calls.push(`load publisher (reaper held: ${exits.active > 0})`), publisher),
     taskService: (shared) => {
       calls.push('load task');
-      emit = shared.emit;
       shutdown = () => shared.shutdown.shutdown();
       return service;
     },
@@ -72,7 +77,7 @@ function fake(opts: { connectionsEnd?: boolean } = {}) {
     shutdownOptions: { budgetMs: 100 },
   };
   const out$ = shim$({ signals$: signals.obs, exits$: exits.obs }, deps);
-  return { out$, calls, published, signals, exits, emit: (item: Lifecycle) => emit(item), shutdown: () => shutdown() };
+  return { out$, calls, published, signals, exits, said, shutdown: () => shutdown() };
 }
 
 test('shim$ holds the reaper before any plugin loads, serves after the listen, and publishes the service\'s lifecycle through the ordering rules', async () => {
@@ -80,8 +85,13 @@ test('shim$ holds the reaper before any plugin loads, serves after the listen, a
   const sub = f.out$.subscribe();
   await tick();
   assert.deepEqual(f.calls, ['load publisher (reaper held: true)', 'load task', 'serve']);
-  f.emit({ kind: 'exit', key: 'c1/', event: ev('/tasks/exit') });
-  f.emit({ kind: 'start', key: 'c1/', event: ev('/tasks/start') });
+  // The init's pid claimed, its exit reaped (the reaper's stream, not a call), then its start.
+  f.said.next({ kind: 'opening', window: 1 });
+  f.said.next({ kind: 'claim', window: 1, pid: 42, process: '' });
+  f.said.next({ kind: 'closing', window: 1 });
+  f.exits.subject.next({ pid: 42, status: 3, time: new Date() });
+  assert.equal(f.calls.at(-1), 'exited init 3', 'the reaped exit reaches the process that claimed its pid');
+  f.said.next({ kind: 'start', process: { containerId: 'c1', execId: '' }, event: ev('/tasks/start') });
   assert.deepEqual(f.published, ['/tasks/start', '/tasks/exit'], 'an exit before its start waits for it');
   f.signals.subject.next('SIGUSR1');
   assert.equal(f.calls.at(-1), 'dump');

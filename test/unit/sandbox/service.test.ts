@@ -7,6 +7,10 @@ import { SANDBOX_SERVICE, sandboxHandlers } from '../../../src/sandbox/ttrpc-bin
 import { SandboxService } from '../../../src/sandbox/service';
 import type { Holder } from '../../../src/sandbox/holder';
 import { createShutdown } from '../../../src/streams/shutdown$';
+import type { Hierarchy } from '../../../src/sandbox/cgroup';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 /** A holder the test ends: kill() records the signal; the test calls exit(). */
 function fakeHolder(pid = 4242) {
@@ -33,7 +37,7 @@ function fakeHolder(pid = 4242) {
   return { holder, signals, end };
 }
 
-function setup(o: { containers?: number; holder?: ReturnType<typeof fakeHolder>; openConnections?: () => number; closeGraceMs?: number } = {}) {
+function setup(o: { containers?: number; holder?: ReturnType<typeof fakeHolder>; openConnections?: () => number; closeGraceMs?: number; hierarchies?: Hierarchy[] } = {}) {
   const h = o.holder ?? fakeHolder();
   const cmds: Array<{ file: string; args: string[] }> = [];
   const shutdown = createShutdown();
@@ -46,6 +50,7 @@ function setup(o: { containers?: number; holder?: ReturnType<typeof fakeHolder>;
     now: () => new Date(1000),
     openConnections: o.openConnections,
     closeGraceMs: o.closeGraceMs,
+    hierarchies: () => o.hierarchies ?? [],
   });
   return { svc, h, cmds, shutdown };
 }
@@ -162,7 +167,7 @@ test('ShutdownSandbox ends the process after the grace even if a connection stay
   await shutdown.done();
 });
 
-test('SandboxMetrics is Unimplemented, saying why', async () => {
+test('SandboxMetrics of a pod without cgroup_parent is Unimplemented, saying why', async () => {
   const { svc } = setup();
   await svc.createSandbox({ sandbox_id: 'sb1' });
   await svc.startSandbox({ sandbox_id: 'sb1' });
@@ -189,4 +194,76 @@ test('CreateSandbox with rootfs mounts is Unimplemented, and the sandbox stays n
   await assert.rejects(svc.createSandbox({ sandbox_id: 'sb1', rootfs: [{ type: 'overlay', source: 'overlay', target: '', options: [] }] }), (e: unknown) => e instanceof ShimError && e.kind === 'Unimplemented' && /rootfs/.test(e.message));
   assert.equal((await svc.sandboxStatus({ sandbox_id: 'sb1' })).state, 'SANDBOX_NOTREADY');
   await svc.createSandbox({ sandbox_id: 'sb1' });
+});
+
+/** A fake v1 memory hierarchy in a temp dir. */
+function fakeMemoryHierarchy() {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'rx-sbcg-'));
+  const hs: Hierarchy[] = [{ dir: root, v2: false, controllers: ['memory'] }];
+  return { root, hs, done: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+test('a cgroup_parent: the holder starts joined to <parent>/<id> (made for it, removed once it exits), and the spec names that cgroupsPath', async () => {
+  const { root, hs, done } = fakeMemoryHierarchy();
+  try {
+    const { svc, cmds, h } = setup({ hierarchies: hs });
+    await svc.createSandbox({ sandbox_id: 'sb1', options: cri({ linux: { cgroup_parent: '/kubepods/pod1' } }) });
+    const started = await svc.startSandbox({ sandbox_id: 'sb1' });
+    const procs = path.join(root, 'kubepods/pod1/sb1/cgroup.procs');
+    assert.deepEqual(cmds[0].args.slice(0, 5), ['-c', cmds[0].args[1], 'rx-cgroup', procs, '--'], cmds[0].args.join(' '));
+    assert.equal(cmds[0].file, '/bin/sh');
+    assert.ok(existsSync(path.dirname(procs)), 'the cgroup is made before the holder starts');
+    assert.equal(JSON.parse(started.spec.value.toString()).linux.cgroupsPath, '/kubepods/pod1/sb1');
+    await svc.stopSandbox({ sandbox_id: 'sb1' });
+    assert.deepEqual(h.signals, ['SIGKILL']);
+    assert.equal(existsSync(path.dirname(procs)), false, 'StopSandbox answers once the cgroup is gone');
+    assert.equal(existsSync(path.join(root, 'kubepods/pod1')), true, 'the parent is left (the kubelet\'s)');
+  } finally {
+    done();
+  }
+});
+
+test('SandboxMetrics reads the pod\'s cgroup (cgroup_parent) and answers a types.Metric with the sandbox id and cgroups Metrics', async () => {
+  const { root, hs, done } = fakeMemoryHierarchy();
+  try {
+    mkdirSync(path.join(root, 'kubepods/pod1'), { recursive: true });
+    writeFileSync(path.join(root, 'kubepods/pod1/memory.usage_in_bytes'), '65536\n');
+    writeFileSync(path.join(root, 'kubepods/pod1/memory.stat'), 'total_inactive_file 4096\n');
+    const { svc } = setup({ hierarchies: hs });
+    await svc.createSandbox({ sandbox_id: 'sb1', options: cri({ linux: { cgroup_parent: '/kubepods/pod1' } }) });
+    await svc.startSandbox({ sandbox_id: 'sb1' });
+    const res = await svc.sandboxMetrics({ sandbox_id: 'sb1' });
+    assert.equal(res.metrics.id, 'sb1');
+    assert.equal(res.metrics.data.type_url, 'io.containerd.cgroups.v1.Metrics');
+    const m = decode('io.containerd.cgroups.v1.Metrics', res.metrics.data.value) as any;
+    assert.equal(Number(m.memory.usage.usage), 65536);
+    assert.equal(Number(m.memory.total_inactive_file), 4096);
+    // Through the ttrpc binding: the response encodes.
+    const ctx = { service: SANDBOX_SERVICE, method: 'SandboxMetrics', metadata: new Map(), signal: new AbortController().signal };
+    const bytes = await sandboxHandlers(svc).SandboxMetrics(encode('containerd.runtime.sandbox.v1.SandboxMetricsRequest', { sandbox_id: 'sb1' }), ctx);
+    assert.equal(decode('containerd.runtime.sandbox.v1.SandboxMetricsResponse', bytes).metrics.id, 'sb1');
+    rmSync(path.join(root, 'kubepods/pod1'), { recursive: true });
+    assert.equal(await kind(svc.sandboxMetrics({ sandbox_id: 'sb1' })), 'Unimplemented', 'a cgroup that cannot be read');
+  } finally {
+    done();
+  }
+});
+
+test('holdsPod: not before CreateSandbox, from then on (stopped too), no longer once ShutdownSandbox came', async () => {
+  const { svc } = setup();
+  assert.equal(svc.holdsPod(), false);
+  await svc.createSandbox({ sandbox_id: 'sb1' });
+  assert.equal(svc.holdsPod(), true);
+  await svc.startSandbox({ sandbox_id: 'sb1' });
+  await svc.stopSandbox({ sandbox_id: 'sb1' });
+  assert.equal(svc.holdsPod(), true, 'a stopped pod still waits for ShutdownSandbox (CRI calls Status and Shutdown on it)');
+  await svc.shutdownSandbox({ sandbox_id: 'sb1' });
+  assert.equal(svc.holdsPod(), false);
+});
+
+test('a pod cgroup that cannot be made fails StartSandbox as Internal naming it, with no holder started', async () => {
+  const { svc, cmds } = setup({ hierarchies: [{ dir: '/nonexistent/rx-cgroup-root', v2: false, controllers: ['memory'] }] });
+  await svc.createSandbox({ sandbox_id: 'sb1', options: cri({ linux: { cgroup_parent: '/kubepods/pod1' } }) });
+  await assert.rejects(svc.startSandbox({ sandbox_id: 'sb1' }), (e: unknown) => e instanceof ShimError && e.kind === 'Internal' && /\/kubepods\/pod1\/sb1/.test(e.message));
+  assert.deepEqual(cmds, [], 'no holder started');
 });

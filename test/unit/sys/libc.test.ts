@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { SysError } from '../../../src/sys/libc';
-import { unmount } from '../../../src/sys/mount';
+import { unmount } from '../../../src/sys/unmount';
 
 test('importing every src/sys module loads no koffi; the first Linux call does', () => {
   const sys = path.resolve(__dirname, '../../../src/sys');
   const script = `
     const loaded = () => Object.keys(require.cache).some((k) => k.includes('koffi'));
-    const mods = ['libc', 'mount', 'console', 'eventfd', 'pipe', 'peercred', 'proc', 'wait', 'children', 'subreaper'].map((m) => require(${JSON.stringify(sys)} + '/' + m));
+    const mods = ['libc', 'mount-options', 'console', 'eventfd', 'pipe', 'peercred', 'proc', 'wait', 'children', 'subreaper', 'mount', 'unmount', 'mountinfo'].map((m) => require(${JSON.stringify(sys)} + '/' + m));
     const before = loaded();
     mods[1].parseMountOptions(['ro', 'x=y']);
     const afterPure = loaded();

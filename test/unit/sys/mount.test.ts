@@ -4,7 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isMountPoint, MS, mountAll, mountPoints, parseMountOptions, unmountAll } from '../../../src/sys/mount';
+import { mountAll } from '../../../src/sys/mount';
+import { MS, parseMountOptions } from '../../../src/sys/mount-options';
+import { isMountPoint, mountPoints } from '../../../src/sys/mountinfo';
+import { unmountAll } from '../../../src/sys/unmount';
 import { SysError } from '../../../src/sys/libc';
 import { isKind } from '../../../src/errors';
 

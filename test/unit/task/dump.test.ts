@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
+import { StartOrder } from '../../../src/ordering/exit-after-start';
 import { fn } from '../../../src/sys/libc';
 import { Container } from '../../../src/task/container';
 import { stateDump } from '../../../src/task/dump';
@@ -8,18 +9,23 @@ import { Process } from '../../../src/task/process';
 
 const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
 
-test('the state dump: each container\'s processes with state, pid, exit; held exits; publisher queue; fds and RSS', () => {
+test('the state dump: each container\'s processes with state, pid, exit; held exits; publisher queue; fds and RSS', async () => {
   const init = new Process('init', 'c1', '', stdio);
   init.pid = 101;
-  init.state = 'running';
-  init.started = true;
+  await init.run('start', async () => {});
+  const starts = new StartOrder();
+  const out: string[] = [];
+  starts.step({ kind: 'start', process: { containerId: 'c1', execId: '' }, event: { topic: '/tasks/start', type: 'x', containerId: 'c1', event: {} } }, (e) => out.push(e.topic));
   const c = new Container('c1', '/run/b/c1', init, null);
   // An exec reaped before its start was published: its TaskExit is held back.
   const early = new Process('exec', 'c1', 'e1', stdio);
   early.pid = 102;
   early.setExited(3, new Date('2026-12-01T00:00:00Z'));
   c.execs.set('e1', early);
+  starts.step({ kind: 'exit', process: { containerId: 'c1', execId: 'e1' }, event: { topic: '/tasks/exit', type: 'x', containerId: 'c1', event: {} } }, (e) => out.push(e.topic));
+  assert.deepEqual(out, ['/tasks/start'], 'the exec\'s exit is held');
   const dump = stateDump({
+    starts,
     service: { snapshot: () => ({ containers: [c], creating: ['c2'], exitClaims: 1 }) },
     publisher: { snapshot: () => ({ published: 5, delivered: 3, lost: 0, pending: 2 }) },
   });
@@ -49,10 +55,11 @@ test('the state dump names each fd from 3 up that lacks close-on-exec (a child w
   const leaky: number = fn('int dup(int)')(base);
   const none = { snapshot: () => ({ containers: [], creating: [], exitClaims: 0 }) };
   const publisher = { snapshot: () => ({ published: 0, delivered: 0, lost: 0, pending: 0 }) };
-  const dump = stateDump({ service: none, publisher });
+  const starts = new StartOrder();
+  const dump = stateDump({ service: none, publisher, starts });
   assert.ok(dump.inheritableFds.includes(leaky), `${leaky} in ${dump.inheritableFds}`);
   assert.ok(!dump.inheritableFds.includes(base), 'fs.openSync fds are close-on-exec');
   closeSync(leaky);
   closeSync(base);
-  assert.ok(!stateDump({ service: none, publisher }).inheritableFds.includes(leaky));
+  assert.ok(!stateDump({ service: none, publisher, starts }).inheritableFds.includes(leaky));
 });

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Subject } from 'rxjs';
 import { ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
-import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import { Joins } from '../../../src/task/joins';
 import type { ContainerDriver, ContainerRuntime } from '../../../src/task/runtime';
@@ -68,7 +66,7 @@ function service() {
   const driver = { create: async () => ({ pid: ++pid, resources }), delete: async () => {} } as unknown as ContainerDriver;
   const runtime = { driver: () => driver, mountAll: () => {}, unmountAll: async () => {}, watchOOM: () => ({ close: () => {} }) } as unknown as ContainerRuntime;
   const shutdown = createShutdown();
-  const svc = new TaskService({ namespace: 'test', exits$: new Subject<Exit>(), emit: () => {}, runtime, shutdown, log: silentLogger(), version: '0' });
+  const svc = new TaskService({ namespace: 'test', runtime, shutdown, log: silentLogger(), version: '0' });
   return { svc, shutdown };
 }
 

@@ -13,9 +13,7 @@ import { silentLogger } from '../../../src/log';
 import type { TaskEvent } from '../../../src/publisher/envelope';
 import type { Exit } from '../../../src/streams/exits$';
 import { createShutdown } from '../../../src/streams/shutdown$';
-import { exitAfterStart$ } from '../../../src/ordering/exit-after-start';
-import { initExitAfterExecExits } from '../../../src/ordering/init-exit-after-exec-exits';
-import type { Lifecycle } from '../../../src/ordering/lifecycle';
+import { events$ } from '../../../src/pipeline';
 import { runcOptions } from '../../../src/runc/options';
 import type { ProcessResources } from '../../../src/task/process';
 import { RuncContainerDriver } from '../../../src/runc/driver';
@@ -71,12 +69,11 @@ function setup() {
     packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
   };
   const exits$ = new Subject<Exit>();
-  const lifecycle$ = new Subject<Lifecycle>();
   const published: TaskEvent[] = [];
-  // The serving process's order: start before exit, then exec exits before their init's.
-  initExitAfterExecExits(exitAfterStart$(lifecycle$)).subscribe((e) => published.push(e));
   const shutdown = createShutdown();
-  const service = new TaskService({ namespace: 't', exits$, emit: (i) => lifecycle$.next(i), runtime, shutdown, log: silentLogger(), version: '0' });
+  const service = new TaskService({ namespace: 't', runtime, shutdown, log: silentLogger(), version: '0' });
+  // The serving process's one stream: exits matched and recorded, start before exit, exec exits before their init's.
+  events$(exits$, service, () => (o) => o).subscribe((e) => published.push(e));
   return { service, exits$, published, shutdown, fake };
 }
 

@@ -9,11 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Subject } from 'rxjs';
 import { isKind, ShimError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { createShutdown } from '../../../src/streams/shutdown$';
-import { mountAll, mountPoints, unmountAll } from '../../../src/sys/mount';
+import { mountAll } from '../../../src/sys/mount';
+import { mountPoints } from '../../../src/sys/mountinfo';
+import { unmountAll } from '../../../src/sys/unmount';
 import { runcRuntime } from '../../../src/runc/runtime';
 import type { ContainerDriver } from '../../../src/task/runtime';
 import { TaskService } from '../../../src/task/service';
@@ -79,8 +80,6 @@ test('Create whose runc fails while its rootfs stays busy: the runc error is the
   const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const service = new TaskService({
     namespace: 'rx-unit',
-    exits$: new Subject(),
-    emit: () => {},
     runtime: { ...runcRuntime({ namespace: 'rx-unit', log }), driver: () => driver },
     shutdown: createShutdown(),
     log,

@@ -1,73 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Subject } from 'rxjs';
+import type { Subject } from 'rxjs';
 import { ShimError } from '../../../src/errors';
-import { silentLogger } from '../../../src/log';
-import type { TaskEvent } from '../../../src/publisher/envelope';
 import type { Exit } from '../../../src/streams/exits$';
-import { createShutdown } from '../../../src/streams/shutdown$';
-import { exitAfterStart$ } from '../../../src/ordering/exit-after-start';
-import type { Lifecycle } from '../../../src/ordering/lifecycle';
-import type { ContainerDriver, ContainerRuntime } from '../../../src/task/runtime';
-import { TaskService } from '../../../src/task/service';
+import { createReq, execReq, fakeTasks } from '../../helpers/fake-tasks';
 
-/** A runtime that makes no container: pids are handed out, exits are pushed by the test. */
-function fakeRuntime(hooks: { onStart?: (id: string) => void; onCreate?: (pid: number) => void; onKill?: () => Promise<void> } = {}) {
-  const calls: string[] = [];
-  let nextPid = 1000;
-  const resources = () => ({ drained: async () => {}, closeStdin: () => {}, close: () => calls.push('io.close') });
-  const driver: ContainerDriver = {
-    create: async (id) => (calls.push(`create ${id}`), hooks.onCreate?.(nextPid + 1), { pid: ++nextPid, resources: resources() }),
-    start: async (id) => {
-      calls.push(`start ${id}`);
-      hooks.onStart?.(id);
-    },
-    exec: async (id, execId) => (calls.push(`exec ${id} ${execId}`), { pid: ++nextPid, resources: resources() }),
-    kill: async (id, sig) => {
-      calls.push(`kill ${id} ${sig}`);
-      await hooks.onKill?.();
-    },
-    delete: async (id) => void calls.push(`delete ${id}`),
-    ps: async () => [1001],
-    initExited: async (id) => void calls.push(`initExited ${id}`),
-    pause: async (id) => void calls.push(`pause ${id}`),
-    stats: async (id) => (calls.push(`stats ${id}`), { type_url: 'x', value: Buffer.alloc(0) }),
-    update: async (id, res) => void calls.push(`update ${id} ${JSON.stringify(res)}`),
-    checkpoint: (id) => async () => void calls.push(`checkpoint ${id}`),
-    restore: async (id) => (calls.push(`restore ${id}`), { pid: ++nextPid, resources: resources() }),
-    resume: async (id) => void calls.push(`resume ${id}`),
-  };
-  const runtime: ContainerRuntime = {
-    driver: () => driver,
-    mountAll: (_m, target) => void calls.push(`mount ${target}`),
-    unmountAll: async (target) => void calls.push(`unmount ${target}`),
-    watchOOM: (pid) => (calls.push(`oom.watch ${pid}`), { close: () => void calls.push('oom.close') }),
-    packProcessDetails: (execId) => ({ type_url: 'containerd.runc.v1.ProcessDetails', value: Buffer.from(execId) }),
-  };
-  return { runtime, calls };
-}
-
-function setup(hooks?: { onStart?: (id: string) => void; onCreate?: (pid: number) => void; onKill?: () => Promise<void> }) {
-  const exits$ = new Subject<Exit>();
-  const lifecycle$ = new Subject<Lifecycle>();
-  const published: TaskEvent[] = [];
-  exitAfterStart$(lifecycle$).subscribe((e) => published.push(e));
-  const shutdown = createShutdown();
-  const { runtime, calls } = fakeRuntime(hooks);
-  const service = new TaskService({
-    namespace: 'test',
-    exits$,
-    emit: (i) => lifecycle$.next(i),
-    runtime,
-    shutdown,
-    log: silentLogger(),
-    version: '0',
-  });
-  const topics = () => published.map((e) => e.topic);
-  return { service, exits$, published, topics, calls, shutdown };
-}
-
-const createReq = (id = 'c1', rootfs: object[] = []) => ({ id, bundle: `/tmp/bundle-${id}`, rootfs, stdin: '', stdout: '', stderr: '', terminal: false });
+const setup = fakeTasks;
 const kindOf = (kind: string) => (err: unknown) => err instanceof ShimError && err.kind === kind;
 
 test('create, start, exit, delete publish create, start, exit, delete in that order with the exit status', async () => {
@@ -227,5 +165,22 @@ test('Stats of a running init returns the runtime\'s Any; of a stopped one is Fa
   assert.ok(calls.includes('stats c1'));
   exits$.next({ pid, status: 0, time: new Date() });
   await service.wait({ id: 'c1' });
-  await assert.rejects(service.stats({ id: 'c1' }), (e: unknown) => kindOf('FailedPrecondition')(e) && /stats of c1: it is stopped/.test((e as Error).message));
+  await assert.rejects(service.stats({ id: 'c1' }), (e: unknown) => kindOf('FailedPrecondition')(e) && /cannot read the stats of init process c1: it is stopped/.test((e as Error).message));
+});
+
+test('an exec id deleted without a start and added again: the new exec\'s exit, reaped before its Start returns, is still published after its TaskExecStarted', async () => {
+  let exits$!: Subject<Exit>;
+  let exitAtExec = false;
+  // The exec exits before runc exec returns its pid.
+  const ctx = setup({ onExec: (pid) => exitAtExec && exits$.next({ pid, status: 0, time: new Date() }) });
+  exits$ = ctx.exits$;
+  await ctx.service.create(createReq());
+  await ctx.service.start({ id: 'c1' });
+  await ctx.service.exec(execReq('x'));
+  await ctx.service.delete({ id: 'c1', exec_id: 'x' }); // never started
+  await ctx.service.exec(execReq('x'));
+  exitAtExec = true;
+  await ctx.service.start({ id: 'c1', exec_id: 'x' });
+  const t = ctx.topics();
+  assert.deepEqual(t.slice(t.lastIndexOf('/tasks/exec-added')), ['/tasks/exec-added', '/tasks/exec-started', '/tasks/exit']);
 });

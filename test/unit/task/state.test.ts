@@ -1,67 +1,207 @@
+/**
+ * The state table (src/task/state.ts) by behaviour: the service, over a fake runtime, is driven
+ * into each state a process can be in, and every call the state refuses is made: each gets the
+ * gRPC code Go's pkg/process gives it (containerd v2.3.7 cmd/containerd-shim-runc-v2/process
+ * init_state.go, exec_state.go, deleted_state.go: FailedPrecondition where Go says "cannot ...",
+ * NotFound where it wraps errdefs.ErrNotFound or checkKillError does), and the process stays
+ * where it was.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { next, transition, type Operation, type ProcessState } from '../../../src/task/state';
-import { ShimError } from '../../../src/errors';
+import { Code, toStatus } from '../../../src/errors';
+import { createReq, execReq, fakeTasks, type Hooks } from '../../helpers/fake-tasks';
 
-const states: ProcessState[] = ['created', 'running', 'pausing', 'paused', 'stopped', 'deleted'];
-const ops: Operation[] = ['start', 'delete', 'kill', 'pause', 'resume', 'update', 'checkpoint', 'exec', 'resize', 'closeIO', 'exited'];
+type Ctx = ReturnType<typeof fakeTasks>;
+const FP = Code.FailedPrecondition;
+const NF = Code.NotFound;
+const LINUX_RESOURCES = { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from('{}') };
 
-/**
- * The whole init table, written out: row = state, one letter per operation in `ops` order.
- * Letters: the state it leads to (c r P p s d), '=' stays, '.' refused. As containerd's
- * pkg/process/init_state.go, with pausing as the transient state of a Pause under way.
- */
-const initExpected: Record<ProcessState, string> = {
-  //         start del kill pause resume update ckpt exec resize closeIO exited
-  created: ['r', 'd', '=', '.', '.', '=', '.', '=', '=', '=', 's'].join(''),
-  running: ['.', '.', '=', 'p', '.', '=', '=', '=', '=', '=', 's'].join(''),
-  pausing: ['.', '.', '=', '.', '.', '.', '.', '.', '.', '.', 's'].join(''),
-  paused: ['.', '.', '=', '.', 'r', '=', '=', '.', '=', '=', 's'].join(''),
-  stopped: ['.', 'd', '=', '.', '.', '.', '.', '.', '=', '=', '='].join(''),
-  deleted: ['.', '.', '.', '.', '.', '.', '.', '.', '.', '.', '.'].join(''),
+/** Every call on a container's init, by name. */
+const initCalls: Record<string, (c: Ctx) => Promise<unknown>> = {
+  start: (c) => c.service.start({ id: 'c1' }),
+  delete: (c) => c.service.delete({ id: 'c1' }),
+  kill: (c) => c.service.kill({ id: 'c1', signal: 15 }),
+  pause: (c) => c.service.pause({ id: 'c1' }),
+  resume: (c) => c.service.resume({ id: 'c1' }),
+  update: (c) => c.service.update({ id: 'c1', resources: LINUX_RESOURCES }),
+  checkpoint: (c) => c.service.checkpoint({ id: 'c1', path: '/tmp/rx-ckpt' }),
+  stats: (c) => c.service.stats({ id: 'c1' }),
+  exec: (c) => c.service.exec(execReq('e9')),
 };
 
-const execExpected: Record<ProcessState, string> = {
-  created: ['r', 'd', '=', '.', '.', '.', '.', '.', '=', '=', 's'].join(''),
-  running: ['.', '.', '=', '.', '.', '.', '.', '.', '=', '=', 's'].join(''),
-  pausing: ['.', '.', '=', '.', '.', '.', '.', '.', '.', '.', 's'].join(''),
-  paused: ['.', '.', '=', '.', '.', '.', '.', '.', '.', '.', 's'].join(''),
-  stopped: ['.', 'd', '=', '.', '.', '.', '.', '.', '=', '=', '='].join(''),
-  deleted: ['.', '.', '.', '.', '.', '.', '.', '.', '.', '.', '.'].join(''),
+/** Every call on exec e1, by name. */
+const execCalls: Record<string, (c: Ctx) => Promise<unknown>> = {
+  start: (c) => c.service.start({ id: 'c1', exec_id: 'e1' }),
+  delete: (c) => c.service.delete({ id: 'c1', exec_id: 'e1' }),
+  kill: (c) => c.service.kill({ id: 'c1', exec_id: 'e1', signal: 15 }),
 };
 
-const letter: Record<ProcessState, string> = { created: 'c', running: 'r', pausing: 'P', paused: 'p', stopped: 's', deleted: 'd' };
+const statusName: Record<number, string> = { 1: 'CREATED', 2: 'RUNNING', 3: 'STOPPED', 4: 'PAUSED', 5: 'PAUSING' };
 
-function actualRow(kind: 'init' | 'exec', state: ProcessState): string {
-  return ops
-    .map((op) => {
-      const to = next(kind, state, op);
-      if (to === null) return '.';
-      return to === state ? '=' : letter[to];
-    })
-    .join('');
+async function codeOf(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+  } catch (err) {
+    return toStatus(err).code;
+  }
+  return Code.OK;
 }
 
-for (const state of states) {
-  test(`init state table: ${state}`, () => assert.equal(actualRow('init', state), initExpected[state]));
-  test(`exec state table: ${state}`, () => assert.equal(actualRow('exec', state), execExpected[state]));
+/** A way into one state: the calls that lead there from nothing, and the status State then shows. */
+interface Into {
+  hooks?: Hooks;
+  enter(c: Ctx): Promise<void>;
+  status: string;
 }
 
-test('a refused call is FailedPrecondition naming the process and its state', () => {
-  assert.throws(
-    () => transition('init', 'c1', 'running', 'delete'),
-    (err: unknown) => err instanceof ShimError && err.kind === 'FailedPrecondition' && /cannot delete init process c1: it is running/.test(err.message),
-  );
-  assert.throws(
-    () => transition('exec', 'c1/e1', 'running', 'start'),
-    (err: unknown) => err instanceof ShimError && err.kind === 'FailedPrecondition' && /cannot start exec process c1\/e1: it is running/.test(err.message),
-  );
+async function running(c: Ctx): Promise<number> {
+  const { pid } = await c.service.create(createReq());
+  await c.service.start({ id: 'c1' });
+  return pid;
+}
+
+/** The refusals a state makes: call name -> its gRPC code, each checked from a fresh service in that state. */
+async function refuses(kind: 'init' | 'exec', into: Into, expected: Record<string, number>): Promise<void> {
+  const calls = kind === 'init' ? initCalls : execCalls;
+  for (const [name, code] of Object.entries(expected)) {
+    const c = fakeTasks(into.hooks);
+    await into.enter(c);
+    const got = await codeOf(calls[name](c));
+    assert.equal(got, code, `${kind} ${into.status}: ${name} answers code ${got}, Go's is ${code}`);
+    const state = await c.service.state({ id: 'c1', exec_id: kind === 'exec' ? 'e1' : '' });
+    assert.equal(statusName[state.status], into.status, `${kind} ${into.status}: still ${into.status} after the refused ${name}`);
+  }
+}
+
+test('init created (Create): Pause, Resume and Checkpoint are FailedPrecondition (Go createdState)', async () => {
+  await refuses('init', { enter: async (c) => void (await c.service.create(createReq())), status: 'CREATED' }, { pause: FP, resume: FP, checkpoint: FP });
 });
 
-test('containerd examples: Start twice, Exec in a stopped task, Pause of a stopped task, Delete of a running one', () => {
-  assert.equal(next('init', 'running', 'start'), null);
-  assert.equal(next('init', 'stopped', 'exec'), null);
-  assert.equal(next('init', 'stopped', 'pause'), null);
-  assert.equal(next('init', 'running', 'delete'), null);
-  assert.equal(next('init', 'stopped', 'delete'), 'deleted');
+test('init created from a checkpoint: Pause, Resume, Checkpoint and Exec are FailedPrecondition (Go createdCheckpointState); Start restores it', async () => {
+  const fromCheckpoint = async (c: Ctx) => void (await c.service.create({ ...createReq(), checkpoint: '/tmp/rx-image' }));
+  await refuses('init', { enter: fromCheckpoint, status: 'CREATED' }, { pause: FP, resume: FP, checkpoint: FP, exec: FP, stats: FP });
+  const c = fakeTasks();
+  await fromCheckpoint(c);
+  assert.equal((await c.service.start({ id: 'c1' })).pid, 1001, 'restored: its pid is the one restore gave');
+  assert.deepEqual(c.calls.filter((x) => /^(create|start|restore)/.test(x)), ['restore c1'], 'Start restores, never runc create or start');
+  assert.equal((await c.service.state({ id: 'c1' })).status, 2, 'RUNNING');
+  assert.equal(await codeOf(c.service.start({ id: 'c1' })), FP, 'and cannot be restored twice');
+});
+
+test('init running: Start, Delete and Resume are FailedPrecondition (Go runningState)', async () => {
+  await refuses('init', { enter: async (c) => void (await running(c)), status: 'RUNNING' }, { start: FP, delete: FP, resume: FP });
+});
+
+test('init pausing (runc pause under way): Exec is FailedPrecondition; Kill and Stats answer; a failed pause goes back to running', async () => {
+  let release!: (err?: Error) => void;
+  const hooks: Hooks = { onPause: () => new Promise<void>((ok, fail) => (release = (err) => (err ? fail(err) : ok()))) };
+  const pausing = async (c: Ctx) => {
+    await running(c);
+    void c.service.pause({ id: 'c1' }).catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+  };
+  await refuses('init', { hooks, enter: pausing, status: 'PAUSING' }, { exec: FP });
+  const c = fakeTasks(hooks);
+  await pausing(c);
+  assert.equal(await codeOf(c.service.kill({ id: 'c1', signal: 0 })), Code.OK);
+  assert.equal(await codeOf(c.service.stats({ id: 'c1' })), Code.OK);
+  release(new Error('runc pause failed'));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(statusName[(await c.service.state({ id: 'c1' })).status], 'RUNNING');
+});
+
+test('init paused: Start, Delete, Pause and Exec are FailedPrecondition (Go pausedState); Resume runs it again', async () => {
+  const paused = async (c: Ctx) => {
+    await running(c);
+    await c.service.pause({ id: 'c1' });
+  };
+  await refuses('init', { enter: paused, status: 'PAUSED' }, { start: FP, delete: FP, pause: FP, exec: FP });
+  const c = fakeTasks();
+  await paused(c);
+  await c.service.resume({ id: 'c1' });
+  assert.equal(statusName[(await c.service.state({ id: 'c1' })).status], 'RUNNING');
+});
+
+test('init stopped (its exit recorded): Kill is NotFound without runc (Go checkKillError); Start, Pause, Resume, Update, Checkpoint, Exec, Stats FailedPrecondition (Go stoppedState)', async () => {
+  const stopped = async (c: Ctx) => {
+    const pid = await running(c);
+    c.exits$.next({ pid, status: 0, time: new Date() });
+  };
+  await refuses('init', { enter: stopped, status: 'STOPPED' }, { kill: NF, start: FP, pause: FP, resume: FP, update: FP, checkpoint: FP, exec: FP, stats: FP });
+  const c = fakeTasks();
+  await stopped(c);
+  await c.service.kill({ id: 'c1', signal: 9, all: true });
+  assert.ok(c.calls.includes('kill c1 9'), 'kill --all still goes to runc: what is left in a shared pid namespace');
+  assert.ok(!c.calls.includes('kill c1 15'), 'the refused Kill never reached runc');
+});
+
+test('init paused that exits is stopped: its exit wins over the state it was in', async () => {
+  const c = fakeTasks();
+  const pid = await running(c);
+  await c.service.pause({ id: 'c1' });
+  c.exits$.next({ pid, status: 137, time: new Date() });
+  assert.equal(statusName[(await c.service.state({ id: 'c1' })).status], 'STOPPED');
+  assert.equal(await codeOf(c.service.resume({ id: 'c1' })), FP);
+});
+
+test('init deleted: a Delete or Kill that waited its turn behind the Delete is NotFound, an Update FailedPrecondition (Go deletedState); afterwards every call is NotFound', async () => {
+  let release!: () => void;
+  const c = fakeTasks({ onDelete: () => new Promise<void>((r) => (release = r)) });
+  await c.service.create(createReq());
+  const first = c.service.delete({ id: 'c1' });
+  await new Promise((r) => setImmediate(r));
+  const again = codeOf(c.service.delete({ id: 'c1' }));
+  const update = codeOf(c.service.update({ id: 'c1', resources: LINUX_RESOURCES }));
+  release();
+  await first;
+  assert.equal(await again, NF);
+  assert.equal(await update, FP);
+  for (const [name, call] of Object.entries(initCalls)) assert.equal(await codeOf(call(c)), NF, `${name} of a deleted container`);
+});
+
+const withExec = async (c: Ctx) => {
+  const pid = await running(c);
+  await c.service.exec(execReq('e1'));
+  return pid;
+};
+
+test('exec created (Exec): Kill is FailedPrecondition, it has no pid yet (Go execProcess.kill)', async () => {
+  await refuses('exec', { enter: async (c) => void (await withExec(c)), status: 'CREATED' }, { kill: FP });
+});
+
+test('exec running: Start and Delete are FailedPrecondition (Go execRunningState)', async () => {
+  const started = async (c: Ctx) => {
+    await withExec(c);
+    await c.service.start({ id: 'c1', exec_id: 'e1' });
+  };
+  await refuses('exec', { enter: started, status: 'RUNNING' }, { start: FP, delete: FP });
+});
+
+test('exec stopped: Start is FailedPrecondition (Go execStoppedState), Kill NotFound (already finished)', async () => {
+  const stopped = async (c: Ctx) => {
+    await withExec(c);
+    const { pid } = await c.service.start({ id: 'c1', exec_id: 'e1' });
+    c.exits$.next({ pid, status: 0, time: new Date() });
+  };
+  await refuses('exec', { enter: stopped, status: 'STOPPED' }, { start: FP, kill: NF });
+});
+
+test('exec deleted: a Delete that waited its turn behind the Delete is NotFound, a Start FailedPrecondition (Go deletedState)', async () => {
+  const c = fakeTasks();
+  await withExec(c);
+  const first = c.service.delete({ id: 'c1', exec_id: 'e1' });
+  const again = codeOf(c.service.delete({ id: 'c1', exec_id: 'e1' }));
+  const start = codeOf(c.service.start({ id: 'c1', exec_id: 'e1' }));
+  await first;
+  assert.equal(await again, NF);
+  assert.equal(await start, FP);
+  assert.equal(await codeOf(execCalls.kill(c)), NF, 'gone: NotFound');
+});
+
+test('a refusal names the process and its state', async () => {
+  const c = fakeTasks();
+  await running(c);
+  await assert.rejects(c.service.delete({ id: 'c1' }), /cannot delete init process c1: it is running/);
+  await c.service.exec(execReq('e1'));
+  await assert.rejects(c.service.kill({ id: 'c1', exec_id: 'e1', signal: 9 }), /cannot kill exec process c1\/e1: it is created/);
 });
