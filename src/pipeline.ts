@@ -1,7 +1,7 @@
 /**
  * The composition root of the serving process. Read shim$ (at the end) top to bottom: the
  * sources (signals$, exits$) in, the plugins, the task service's lifecycle through the
- * ordering rules to the publisher, the listen, and serve$, the one stop path.
+ * ordering rules to the publisher, the listen, and serve$, the one stop path (serve$.ts).
  * Each stage is an epic, `(input$, deps) => output$`, with its effects injected so tests can
  * drive it; cli/serve.ts only creates the sources and effects and turns the outcome into an
  * exit code.
@@ -29,7 +29,8 @@ import type { TaskEvent } from './publisher/envelope';
 import type { Publisher, PublisherStats } from './publisher/publisher';
 import type { Exit } from './streams/exits$';
 import type { ShimSignal } from './streams/signals$';
-import { createShutdown, type Shutdown, type ShutdownCallback, type ShutdownOptions, type Stopped, type StopReason } from './streams/shutdown$';
+import { createShutdown, type Shutdown, type ShutdownOptions } from './streams/shutdown$';
+import { registerStop, serve$, type ServeOutcome } from './serve$';
 import { exitAfterStart$, StartOrder } from './ordering/exit-after-start';
 import { exitToProcess } from './ordering/exit-to-process';
 import { initExitAfterExecExits } from './ordering/init-exit-after-exec-exits';
@@ -38,79 +39,6 @@ import type { TaskService } from './task/service';
 import type { Server } from './ttrpc/server';
 
 export type { StopReason } from './streams/shutdown$';
-
-/**
- * The stop path's stages, registered with the shutdown service in this order, each run once the
- * one before it has settled, the whole within the 5 s budget (STOP_BUDGET_MS):
- * 1. stop accepting: no new connection, and the socket file is gone (containerd cannot dial a
- *    stopping shim; Go's task service registers RemoveSocket as a shutdown callback).
- * 2. close the event queue: what the service emits from now on is counted as lost, so the
- *    drain below has an end.
- * 3. drain the publisher: every queued event delivered or given up.
- * 4. close connections: each once its calls in flight are answered. A Wait on a running task
- *    is never answered: the budget ends it, and serve$ then cuts what is left.
- */
-export interface StopEffects {
-  stopAccepting: ShutdownCallback;
-  closeEvents: ShutdownCallback;
-  drainPublisher: ShutdownCallback;
-  closeConnections: ShutdownCallback;
-}
-
-/** The stages' names as the shutdown service logs them, in the order they run. */
-export const STOP_STAGES = ['stop accepting', 'close the event queue', 'drain the publisher', 'close connections'] as const;
-
-/** Registers the stop path's stages with the shutdown service, in their order (see StopEffects). */
-export function registerStop(shutdown: Pick<Shutdown, 'register'>, effects: StopEffects): void {
-  const [accepting, events, drain, connections] = STOP_STAGES;
-  shutdown.register(accepting, effects.stopAccepting);
-  shutdown.register(events, effects.closeEvents);
-  shutdown.register(drain, effects.drainPublisher);
-  shutdown.register(connections, effects.closeConnections);
-}
-
-/** What was still open when the stop ended, cut off then (counted as lost). */
-export interface Cut {
-  connections: number;
-  calls: number;
-}
-
-export interface ServeOutcome extends Stopped {
-  cut: Cut;
-}
-
-export interface ServeDeps {
-  signals$: Observable<ShimSignal>;
-  shutdown: Pick<Shutdown, 'shutdown' | 'done$'>;
-  /** Close every connection now (server.close()); says what it cut off. */
-  closeAll(): Cut;
-}
-
-/**
- * exitSignal$: SIGTERM and SIGINT, the signals that mean stop (SIGPIPE and SIGCHLD do not).
- * Completes when signals$ does; as hot as signals$.
- */
-export const exitSignal$ = (signals$: Observable<ShimSignal>): Observable<StopReason> =>
-  signals$.pipe(filter((s): s is 'SIGTERM' | 'SIGINT' => s === 'SIGTERM' || s === 'SIGINT'));
-
-/**
- * serve$: the one stop path. A SIGTERM/SIGINT asks the shutdown service to stop, as the Task
- * API's Shutdown does (Go: handleExitSignals calls sd.Shutdown, pkg/shim/shim_unix.go), so both
- * run the same stages in the same order under the same budget; once the service is done (or
- * its budget ran out) every connection left is closed. Emits one ServeOutcome and completes;
- * cold: subscribing listens for the signals.
- */
-export const serve$ = (deps: ServeDeps): Observable<ServeOutcome> =>
-  merge(
-    exitSignal$(deps.signals$).pipe(
-      tap((reason) => deps.shutdown.shutdown(reason)),
-      ignoreElements(),
-    ),
-    deps.shutdown.done$,
-  ).pipe(
-    take(1),
-    map((stopped): ServeOutcome => ({ ...stopped, cut: deps.closeAll() })),
-  );
 
 /** The hot sources the serving process is made of, created by cli/serve.ts (they hold OS handlers). */
 export interface ShimSources {
@@ -164,6 +92,8 @@ const TTRPC_PLUGIN = 'io.containerd.ttrpc.v1';
  * sources do; as hot as they are.
  */
 export const events$ = <P>(exits$: Observable<Exit>, service: LifecycleSource<P>, tap$: ShimDeps['tap'], starts?: StartOrder): Observable<TaskEvent> => {
+  // recorded$: the service's lifecycle with each reaped exit in its place, matched and recorded
+  // (a second report of an exit dropped); completes when both sources do; as hot as they are.
   const recorded$ = merge(exits$.pipe(map((exit): Reaped => ({ kind: 'reaped', exit }))), service.lifecycle$).pipe(
     exitToProcess<P, Lifecycle>(),
     concatMap((item: Lifecycle | Exited<P>) => {
@@ -211,7 +141,11 @@ export const shim$ = <S extends ShimService>(sources: ShimSources, deps: ShimDep
     ).pipe(take(1));
   });
 
-/** serving$: from loaded plugins to the end of the stop; tears the server and the service down at its end. */
+/**
+ * serving$: from loaded plugins to the end of the stop: events$ into the publisher, the SIGUSR1
+ * dump, the listen, serve$. Emits one ShimOutcome and completes when serve$ does; cold (each
+ * subscription serves); tears the server and the service down at its end or unsubscription.
+ */
 function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>, shutdown: Shutdown, plugins: Map<string, unknown>): Observable<ShimOutcome> {
   const publisher = plugins.get(EVENT_PLUGIN) as ShimPublisher;
   const service = plugins.get(TTRPC_PLUGIN) as S;
@@ -228,28 +162,34 @@ function serving$<S extends ShimService>(sources: ShimSources, deps: ShimDeps<S>
     drainPublisher: () => publisher.drain(),
     closeConnections: () => server.shutdown(),
   });
+  // published$: each ordered event handed to the publisher; emits nothing; completes with events$; hot.
+  const published$ = events$(sources.exits$, service, deps.tap, starts).pipe(
+    tap((ev) => publisher.publish(ev)),
+    ignoreElements(),
+  );
+  // dumps$: SIGUSR1 writes the state dump into our log (as the Go shim's stack dump; never Node's
+  // inspector); emits nothing; never completes; hot (signals$).
+  const dumps$ = sources.signals$.pipe(
+    filter((s) => s === 'SIGUSR1'),
+    tap(() => deps.log.info({ dump: deps.dump({ service, publisher, starts }) }, 'state dump')),
+    ignoreElements(),
+  );
+  // listening$: the listen, then serve$ on it; emits one ShimOutcome and completes; cold.
+  const listening$ = from(deps.listen()).pipe(
+    take(1),
+    concatMap((listener) => {
+      server.serve(listener);
+      return serve$({ signals$: sources.signals$, shutdown, closeAll: () => server.close() });
+    }),
+    map((outcome): ShimOutcome => ({ ...outcome, events: publisher.snapshot() })),
+  );
+  // published$ first: subscribed before the listen, so no call can emit before the ordering rules listen.
   return merge(
-    // Subscribed before the listen: no call can emit before the ordering rules listen.
-    events$(sources.exits$, service, deps.tap, starts).pipe(
-      tap((ev) => publisher.publish(ev)),
-      ignoreElements(),
-    ),
-    // SIGUSR1: the state dump into our log (as the Go shim's stack dump); never Node's inspector.
-    sources.signals$.pipe(
-      filter((s) => s === 'SIGUSR1'),
-      tap(() => deps.log.info({ dump: deps.dump({ service, publisher, starts }) }, 'state dump')),
-      ignoreElements(),
-    ),
+    published$,
+    dumps$,
     // The debug socket, beside ours: up with the service, down with the rest at the stop's end.
     deps.debug?.({ service, publisher, starts }) ?? EMPTY,
-    from(deps.listen()).pipe(
-      take(1),
-      concatMap((listener) => {
-        server.serve(listener);
-        return serve$({ signals$: sources.signals$, shutdown, closeAll: () => server.close() });
-      }),
-      map((outcome): ShimOutcome => ({ ...outcome, events: publisher.snapshot() })),
-    ),
+    listening$,
   ).pipe(
     finalize(() => {
       server.close();

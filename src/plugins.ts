@@ -77,8 +77,11 @@ export const pluginLoads$ = (regs: Registration[], log: Logger): Observable<Plug
     );
   });
 
-/** Load all plugins; resolves to the loaded instances by type. */
-export const loadAll$ = (regs: Registration[], log: Logger) =>
+/**
+ * loadAll$: every plugin loaded (pluginLoads$); emits once, the loaded instances by type, and
+ * completes; errors as pluginLoads$ does (a failed load). Cold: each subscription loads them.
+ */
+export const loadAll$ = (regs: Registration[], log: Logger): Observable<Map<string, unknown>> =>
   pluginLoads$(regs, log).pipe(
     toArray(),
     map((results) => {

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Flags } from './flags';
+import { isSandboxBundle } from './grouping';
 import { encodeDeleteResponse } from './delete-response';
 import { runcEnv } from '../runc/env';
 import { runcRoot } from '../runc/root';
@@ -8,6 +9,7 @@ import { defaultSpawner } from '../runc/spawner';
 import { setCloexec } from '../sys/cloexec';
 import { inheritableFrom } from '../sys/fdinfo';
 import { exactPath, mountPoints } from '../sys/mountinfo';
+import { rmdirRetrying } from '../sys/rmdir';
 import { unmountAll } from '../sys/unmount';
 
 /** Options the serving process recorded in the bundle at Create (binary and root of runc). */
@@ -44,6 +46,8 @@ export async function deleteAction(flags: Flags, write: (response: Uint8Array) =
     }
   }
   cleanRootfs(path.join(bundle, 'rootfs'));
+  if (isPodSandbox(bundle)) await deletePodContainers(rt, flags.id);
+  await removeRecordedCgroups(bundle);
   let pid = 0;
   try {
     pid = parseInt(readFileSync(path.join(bundle, 'init.pid'), 'utf8'), 10) || 0;
@@ -76,6 +80,66 @@ function cleanRootfs(rootfs: string): void {
     unmountAll(exact);
   } catch (err) {
     throw new Error(`delete: unmount rootfs: ${(err as Error).message}`);
+  }
+}
+
+/** The bundle of a pod's sandbox: the shim sandbox controller's, or a pause container's (CRI's container-type annotation). */
+function isPodSandbox(bundle: string): boolean {
+  if (isSandboxBundle(bundle)) return true;
+  try {
+    return JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')).annotations?.['io.kubernetes.cri.container-type'] === 'sandbox';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * On containerd 2.x a pod's containers connect to their sandbox's serving process without
+ * `start`, and containerd registers its dead-shim cleanup (`delete`) only for a shim it started
+ * (v2.3.7 core/runtime/v2/shim_manager.go startShim): when the serving process dies, the pod's
+ * `delete` is the only one run. So it force-deletes, as for itself, every runc container whose
+ * labels name this sandbox (CRI's io.kubernetes.cri.sandbox-id annotation, which runc keeps as a
+ * label): their runc state and cgroups were left behind before.
+ */
+async function deletePodContainers(rt: BundleRuntime, sandboxId: string): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(rt.root);
+  } catch {
+    return;
+  }
+  const label = `io.kubernetes.cri.sandbox-id=${sandboxId}`;
+  for (const name of names) {
+    if (name === sandboxId) continue;
+    let labels: unknown;
+    try {
+      labels = JSON.parse(readFileSync(path.join(rt.root, name, 'state.json'), 'utf8')).config?.labels;
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(labels) || !labels.includes(label)) continue;
+    const stderr = await run(rt.binary, ['--root', rt.root, 'delete', '--force', name]);
+    if (stderr !== null && !/does not exist|not found/i.test(stderr)) process.stderr.write(`warning: runc delete --force ${name} (of pod ${sandboxId}): ${stderr.trim()}\n`);
+  }
+}
+
+/**
+ * A Sandbox API pod's holder cgroups, as the serving process recorded them in the sandbox's
+ * bundle (sandbox/cgroup.ts CGROUP_RECORD, the name repeated here: this path loads none of it).
+ * The serving process is gone and its holder dies with it (parent-death signal); its last
+ * processes may still be exiting, so EBUSY is retried a second (50 x 20 ms). A dir that stays is a
+ * warning, not a failed delete. Only dirs under `root` (the cgroup mounts) are touched.
+ */
+export async function removeRecordedCgroups(bundle: string, root = '/sys/fs/cgroup'): Promise<void> {
+  let dirs: unknown;
+  try {
+    dirs = JSON.parse(readFileSync(path.join(bundle, 'rx-pod-cgroups.json'), 'utf8')).dirs;
+  } catch {
+    return; // no record: not a sandbox, no cgroup_parent, or already cleaned up
+  }
+  for (const dir of Array.isArray(dirs) ? dirs : []) {
+    if (typeof dir !== 'string' || !path.isAbsolute(dir) || !path.normalize(dir).startsWith(root + '/')) continue;
+    await rmdirRetrying(dir).catch((err: any) => process.stderr.write(`warning: delete: cannot remove the pod's cgroup ${dir}: ${err?.code ?? err}\n`));
   }
 }
 

@@ -59,6 +59,8 @@ export async function serve(flags: Flags): Promise<void> {
   setChildSubreaper();
 
   // Tap before share: one log line per event, however many subscribers.
+  // signals$: the signals the shim handles (streams/signals$.ts); never completes; hot, shared.
+  // exits$: every reaped child (streams/exits$.ts), swept on SIGCHLD; never completes; hot, shared.
   const signals$ = createSignals$().pipe(taps.tap('signals'), share());
   const exits$ = createExits$(signals$.pipe(filter((s) => s === 'SIGCHLD'))).pipe(taps.tap('exits'), share());
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? '';

@@ -11,7 +11,8 @@ import type { DebugEvent, StreamName } from './protocol';
 export type Attribute = (stream: StreamName, value: unknown) => string;
 
 export class DebugHub {
-  private readonly tapped = new Subject<DebugEvent>();
+  /** tapped$: every value the taps sink while some stream is watched; never completes; hot (a Subject). */
+  private readonly tapped$ = new Subject<DebugEvent>();
   private readonly watching = new Map<StreamName, number>();
   /** Set once the task service exists: exits carry only a pid, the service knows its container. */
   attribute: Attribute = defaultAttribute;
@@ -32,7 +33,7 @@ export class DebugHub {
     } catch {
       // A failing look-up must not break the stream it taps.
     }
-    this.tapped.next({ t: this.now(), stream, id, value: printable(value) });
+    this.tapped$.next({ t: this.now(), stream, id, value: printable(value) });
   }
 
   /**
@@ -42,7 +43,7 @@ export class DebugHub {
   watch$(streams: readonly StreamName[], id?: string): Observable<DebugEvent> {
     return defer(() => {
       for (const s of streams) this.watching.set(s, (this.watching.get(s) ?? 0) + 1);
-      return this.tapped.pipe(
+      return this.tapped$.pipe(
         filter((e) => streams.includes(e.stream) && (!id || e.id === '' || e.id === id)),
         finalize(() => {
           for (const s of streams) this.watching.set(s, (this.watching.get(s) ?? 1) - 1);

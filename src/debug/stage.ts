@@ -37,7 +37,7 @@ export interface Debug {
   sink(name: string, value: unknown): void;
   /** For the ttrpc server: every answered call. */
   onCall: OnCall;
-  /** shim$'s debug stage (ShimDeps.debug). */
+  /** shim$'s debug stage (ShimDeps.debug): serves the debug socket (and /metrics) while subscribed; never emits nor completes; cold. */
   stage(sources: DumpSources): Observable<never>;
 }
 
@@ -67,7 +67,9 @@ export function createDebug(opts: DebugOptions): Debug {
       const file = opts.address ? debugSocketPath(opts.address) : '';
       let ino = -1;
       const render = async () => metrics.render(stateDump(sources), await eventLoopLag());
+      // http$: GET /metrics while subscribed (or nothing); emits nothing, never completes; cold.
       const http$ = opts.metricsAddress ? metricsHttp$(opts.metricsAddress, render, (msg, fields) => opts.log('warn', msg, fields)).pipe(ignoreElements()) : EMPTY;
+      // socket$: the debug socket while subscribed; never emits nor completes; cold.
       const socket$ = debugServer$({
         hub,
         listen: async () => {

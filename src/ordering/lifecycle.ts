@@ -51,7 +51,7 @@ export interface Exited<P> {
 
 /** What the task service is to the pipeline's events$: what it says, and where a matched exit is recorded. */
 export interface LifecycleSource<P> {
-  /** lifecycle$: what the service says happened and which exits it awaits; hot. */
+  /** lifecycle$: what the service says happened and which exits it awaits, in order; hot; completes when the service is disposed. */
   lifecycle$: Observable<Said<P>>;
   /** Record a matched exit on its process; what to publish of it, if anything. */
   recordExit(process: P, exit: Exit): Lifecycle | undefined;

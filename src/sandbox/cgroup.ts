@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuncStats } from '../runc/metrics';
+import { rmdirRetrying } from '../sys/rmdir';
 
 /** One cgroup hierarchy of this host: where it is mounted, and cgroup v2 or v1 (with its controllers). */
 export interface Hierarchy {
@@ -94,19 +95,22 @@ export function makeCgroup(hs: Hierarchy[], rel: string): string[] {
 /** Remove the leaf `rel` made by makeCgroup in every hierarchy, once no process is left in it; the parents are the kubelet's. */
 export async function removeCgroup(hs: Hierarchy[], rel: string, tries = 50, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
   for (const h of hs) {
-    const dir = path.join(h.dir, rel);
-    for (let i = 0; ; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (err: any) {
-        if (err?.code === 'ENOENT') break;
-        // EBUSY while the holder's last processes are still being reaped.
-        if (err?.code !== 'EBUSY' || i >= tries) throw err;
-        await sleep(20);
-      }
-    }
+    // EBUSY while the holder's last processes are still being reaped.
+    await rmdirRetrying(path.join(h.dir, rel), tries, sleep);
   }
+}
+
+/**
+ * The file in the sandbox's bundle naming the holder's cgroup dirs, for the `delete` action:
+ * when the serving process is SIGKILLed nothing of it removes them, and containerd runs
+ * `delete` in that bundle (src/cli/delete.ts removeRecordedCgroups).
+ */
+export const CGROUP_RECORD = 'rx-pod-cgroups.json';
+
+/** Write the record of `procs`' cgroup dirs into the bundle ("" bundle: none). */
+export function recordCgroups(bundle: string, procs: string[]): void {
+  if (!bundle) return;
+  writeFileSync(path.join(bundle, CGROUP_RECORD), JSON.stringify({ dirs: procs.map((p) => path.dirname(p)) }), { mode: 0o600 });
 }
 
 const num = (s: string) => (s.trim() === 'max' ? 2 ** 64 : Number(s.trim()));

@@ -5,7 +5,7 @@ import { failedPrecondition, internal, notFound, unimplemented } from '../errors
 import { timestamp, type Any } from '../proto';
 import type { Shutdown } from '../streams/shutdown$';
 import { metricsAny } from '../runc/metrics';
-import { cgroupStats, hierarchies, holderCgroup, makeCgroup, podCgroupsPath, removeCgroup, type Hierarchy } from './cgroup';
+import { cgroupStats, hierarchies, holderCgroup, makeCgroup, podCgroupsPath, recordCgroups, removeCgroup, type Hierarchy } from './cgroup';
 import { holderCommand, startHolder, type Holder } from './holder';
 import { platform } from './platform';
 import { podConfig, type PodConfig } from './pod-config';
@@ -46,6 +46,8 @@ export class SandboxService {
   private state: PodState = 'new';
   private config: PodConfig | undefined;
   private netnsPath = '';
+  /** the sandbox's bundle, as CreateSandbox names it (the controller's state dir) */
+  private bundle = '';
   private annotations: Record<string, string> = {};
   private holder: Holder | undefined;
   private createdAt: Date | undefined;
@@ -88,6 +90,7 @@ export class SandboxService {
     if (r.rootfs?.length) throw unimplemented(`CreateSandbox: sandbox ${this.deps.id} was given ${r.rootfs.length} rootfs mount(s); containerd-shim-rx holds a pod's namespaces without a rootfs and takes none`);
     this.config = podConfig(r.options as Any | null);
     this.netnsPath = r.netns_path ?? '';
+    this.bundle = r.bundle_path ?? '';
     this.annotations = r.annotations ?? {};
     this.state = 'created';
     this.deps.log.info({ netns: this.netnsPath || 'host', ...this.config }, 'sandbox created');
@@ -106,6 +109,7 @@ export class SandboxService {
       let procs: string[] = [];
       try {
         procs = cgroup ? makeCgroup(hs, cgroup) : [];
+        if (procs.length) recordCgroups(this.bundle, procs);
       } catch (err) {
         throw internal(`StartSandbox: cannot make the pod's cgroup ${cgroup}: ${(err as Error).message}`, err);
       }
@@ -213,7 +217,8 @@ export class SandboxService {
   private afterClients(fn: () => void): void {
     const open = this.deps.openConnections;
     if (!open) return void setImmediate(fn);
-    // Looked at every 20 ms: the ttrpc server says nothing when a connection goes.
+    // gone$: emits once, when no connection is left, and completes; cold (a 20 ms poll per
+    // subscription: the ttrpc server says nothing when a connection goes).
     const gone$ = timer(0, 20).pipe(first(() => open() === 0));
     within$(gone$, this.deps.closeGraceMs ?? CLOSE_GRACE_MS).subscribe(() => fn());
   }

@@ -52,9 +52,9 @@ export interface Shutdown {
   register(cb: ShutdownCallback): void;
   shutdown(reason?: StopReason): void;
   readonly requested: boolean;
-  /** requested$: the reason, once, at the first shutdown(); hot (replays to late subscribers). */
+  /** requested$: the reason, once, at the first shutdown(), then completes; hot (replays to late subscribers). */
   readonly requested$: Observable<StopReason>;
-  /** done$: one Stopped once every callback settled or the budget ran out; hot (replays). */
+  /** done$: one Stopped once every callback settled or the budget ran out, then completes; hot (replays). */
   readonly done$: Observable<Stopped>;
   done(): Promise<Stopped>;
 }
@@ -71,7 +71,7 @@ export function createShutdown(opts: ShutdownOptions = {}): Shutdown {
   const done$ = new ReplaySubject<Stopped>(1);
   let requested = false;
 
-  /** run$: each callback after the previous one settled, as one cold stream; `at` names the one running. */
+  /** run$: each callback after the previous one settled; emits nothing, completes after the last; cold; `at` names the one running. */
   const run$ = (state: { at?: string; failed: string[] }): Observable<never> =>
     concat(
       ...callbacks.map(({ name, cb }) =>

@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { allOrUndone } from '../all-or-undone';
 import { invalidArgument, unimplemented } from '../errors';
 import { check, fn } from './libc';
 import { compactLowerdir, MS, PAGE_SIZE, parseMountOptions } from './mount-options';
@@ -65,23 +66,16 @@ export function mountOne(m: MountSpec, target: string): void {
  */
 export function mountAll(mounts: MountSpec[], target: string): void {
   for (const m of mounts) refuseIdmap(m, target);
-  const done: string[] = [];
-  try {
-    for (const m of mounts) {
+  allOrUndone(
+    mounts,
+    (m) => {
       const at = mountTarget(target, m.target);
       mountOne(m, at);
-      done.push(at);
-    }
-  } catch (err) {
-    for (const at of done.reverse()) {
-      try {
-        unmountOnceSync(at);
-      } catch {
-        break;
-      }
-    }
-    throw err;
-  }
+      return at;
+    },
+    unmountOnceSync,
+    'stop',
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Stdio } from './io/stdio';
-import { decide, initialState, type Operation, type ProcessKind, type ProcessState } from './state';
+import { decide, initialState, type Operation, type ProcessKind, type ProcessState, type Then } from './state';
 
 export interface ExitStatus {
   status: number;
@@ -99,19 +99,31 @@ export class Process {
     return turn;
   }
 
-  /** Where the table says `op` leads from here; a refused move leaves the state as it is. */
-  private move(op: Operation): void {
+  /** Where the table says `op` leads from here, and what it asks of the runtime; a refused move leaves the state as it is. */
+  private move(op: Operation): Then | undefined {
     const move = decide(this.kind, this.name, this.current, op);
-    if (!(move instanceof Error)) this.current = move.to;
+    if (move instanceof Error) return undefined;
+    this.current = move.to;
+    return move.then;
   }
 
-  /** Record the exit once; later reports of the same exit are ignored. Returns true the first time. */
-  setExited(status: number, at: Date): boolean {
-    if (this.exit) return false;
+  /**
+   * Record the exit once; later reports of the same exit are ignored (undefined). The first time:
+   * what the table asks of the runtime for an exit from the state the process was in (`then`).
+   */
+  setExited(status: number, at: Date): { then?: Then } | undefined {
+    if (this.exit) return undefined;
     this.exit = { status, at };
-    this.move('exited');
+    const then = this.move('exited');
     for (const w of this.waiters.splice(0)) w(this.exit);
-    return true;
+    return { then };
+  }
+
+  /** Run `work` once the call in flight on this process is done (no state check: the table decided it). */
+  afterTurn(work: () => Promise<void>): Promise<void> {
+    const turn = this.queue.then(work);
+    this.queue = turn.catch(() => undefined);
+    return turn;
   }
 
   /**

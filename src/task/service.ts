@@ -5,10 +5,11 @@ import { settledWithin } from '../deadline';
 import { alreadyExists, failedPrecondition, invalidArgument } from '../errors';
 import { timestamp, type Any } from '../proto';
 import type { Exit } from '../streams/exits$';
-import type { Lifecycle, ProcessRef, Said } from '../ordering/lifecycle';
+import type { Lifecycle, Said } from '../ordering/lifecycle';
 import { Container } from './container';
 import { TaskControl, type TaskServiceDeps } from './control';
 import * as events from './events';
+import { processExited, refOf } from './exited';
 import { Joins } from './joins';
 import { NOT_EXITED_AT, Process } from './process';
 import { checkCreate, checkStdio, execSpec, type Req } from './validate';
@@ -33,8 +34,6 @@ export interface TaskServiceSnapshot {
  * CI run lost one `ctr run --rm echo`'s output in 200 (leaks.test), as an exec's once in 50 before.
  */
 const OUTPUT_DRAIN_MS = 2000;
-
-const refOf = (p: Process): ProcessRef => ({ containerId: p.containerId, execId: p.execId });
 
 /**
  * containerd.task.v2.Task over a container runtime (runc, injected by the composition root). One
@@ -77,17 +76,11 @@ export class TaskService extends TaskControl {
   }
 
   /**
-   * A reaped exit matched to one of our processes: record it (once; its Wait answers, its state
-   * is stopped) and say what to publish, or nothing for a second report of the same exit.
+   * A reaped exit matched to one of our processes (exited.ts): what to publish, or nothing for a
+   * second report of the same exit.
    */
   recordExit(proc: Process, e: Exit): Lifecycle | undefined {
-    if (!proc.setExited(e.status, e.time)) return undefined;
-    if (proc.kind === 'init') void this.drivers.get(proc.containerId)?.initExited(proc.containerId, this.containers.get(proc.containerId)?.bundle ?? '');
-    this.deps.log.info({ id: proc.containerId, exec: proc.execId || undefined, pid: e.pid, status: e.status }, 'process exited');
-    const event = events.taskExit(proc.containerId, proc.id, e.pid, e.status, e.time);
-    // An exec that outlived its container's delete: nothing of that container is held any more.
-    if (this.containers.get(proc.containerId)?.process(proc.execId) !== proc) return { kind: 'event', event };
-    return { kind: 'exit', process: refOf(proc), event };
+    return processExited(proc, e, { container: this.containers.get(proc.containerId), driver: this.drivers.get(proc.containerId), log: this.deps.log });
   }
 
   async create(r: Req, signal?: AbortSignal): Promise<Req> {
@@ -251,6 +244,4 @@ export class TaskService extends TaskControl {
     this.deps.shutdown.shutdown();
     return {};
   }
-
-
 }

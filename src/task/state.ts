@@ -26,14 +26,18 @@ export type Operation =
   | 'closeIO'
   | 'exited';
 
+/** What the runtime must do once a move is made (behind the process's lock: after a call in flight). */
+export type Then = 'resume';
+
 /**
  * A legal move: where the process is while the call's work runs (`during`, else where it was)
  * and where it is once the work succeeded (`to`; '=' stays). A failed call goes back from
- * `during` to where it began.
+ * `during` to where it began. `then`: the runtime's work the move asks for.
  */
 interface Move {
   during?: ProcessState;
   to: ProcessState | '=';
+  then?: Then;
 }
 /** A refusal other than FailedPrecondition: its kind and why. */
 interface Refusal {
@@ -62,9 +66,17 @@ const initTable: Table = {
     kill: '=', killAll: '=', update: '=', checkpoint: '=', stats: '=', exec: '=', resize: '=', closeIO: '=', exited: 'stopped',
   },
   // runc pause under way (Go's pausing flag): a call that waits its turn sees running or paused;
-  // only calls that do not wait (kill, stats, resize, closeIO, an exit) see pausing.
-  pausing: { kill: '=', killAll: '=', stats: '=', resize: '=', closeIO: '=', exited: 'stopped' },
-  paused: { resume: 'running', kill: '=', killAll: '=', update: '=', checkpoint: '=', stats: '=', resize: '=', closeIO: '=', exited: 'stopped' },
+  // only calls that do not wait (kill, stats, resize, closeIO, an exit) see pausing. An exit
+  // here resumes the container once runc pause has returned, as from paused (Go's SetExited
+  // waits for the lock Pause holds, then finds pausedState).
+  pausing: { kill: '=', killAll: '=', stats: '=', resize: '=', closeIO: '=', exited: { to: 'stopped', then: 'resume' } },
+  // An init that exits paused leaves a frozen cgroup (what else runs in it stays frozen, and runc
+  // reports the container paused and refuses to delete it): resumed, as Go's
+  // pausedState.SetExited (cmd/containerd-shim-runc-v2/process/init_state.go; 1.6 pkg/process).
+  paused: {
+    resume: 'running', kill: '=', killAll: '=', update: '=', checkpoint: '=', stats: '=', resize: '=', closeIO: '=',
+    exited: { to: 'stopped', then: 'resume' },
+  },
   // A stopped init: runc kill could only say "container not running", which Go's checkKillError
   // makes NotFound (kill --all still goes to runc, for what is left in a shared pid namespace).
   // Its exit may be reported twice; resize is a no-op (Go's Init.Resize is not state-checked,
@@ -105,12 +117,12 @@ export function initialState(fromCheckpoint: boolean): ProcessState {
 }
 
 /** What the table says of `op` in `state`: the move, or the error a refusal is. */
-export function decide(kind: ProcessKind, who: string, state: ProcessState, op: Operation): { during: ProcessState; to: ProcessState } | ShimError {
+export function decide(kind: ProcessKind, who: string, state: ProcessState, op: Operation): { during: ProcessState; to: ProcessState; then?: Then } | ShimError {
   const cell = (kind === 'init' ? initTable : execTable)[state]?.[op];
   if (cell === undefined) return new ShimError('FailedPrecondition', `cannot ${verbs[op]} ${kind} process ${who}: it is ${state}`);
   if (typeof cell === 'object' && 'refuse' in cell) return new ShimError(cell.refuse, `cannot ${verbs[op]} ${kind} process ${who}: ${cell.because}`);
   const move: Move = typeof cell === 'string' ? { to: cell } : cell;
-  return { during: move.during ?? state, to: move.to === '=' ? state : move.to };
+  return { during: move.during ?? state, to: move.to === '=' ? state : move.to, then: move.then };
 }
 
 /** containerd.v1.types.Status numbers (api/types/task/task.proto); Go reports a deleted process as stopped. */

@@ -19,11 +19,12 @@
  *   see the close; the calls in flight never see their signal abort and the fd stays (a Wait
  *   per process is exactly such a call that never ends). The write-buffer pause does not have
  *   this problem: pending writes keep the socket watched, and a gone peer is EPIPE/ECONNRESET.
- *   Refusal costs an honest client nothing at these bounds: containerd makes one connection per
- *   task, grouped shim or not (containerd 2.3 core/runtime/v2 binary.go Start and shim.go
- *   loadShim each call makeConnection), whose calls in flight are one Wait per process of that
- *   task plus a few short calls: with exec probes, a Wait and one more call per exec in flight,
- *   which a busy host piles up by the hundred (DEFAULT_LIMITS.maxCallsInFlight).
+ *   Refusal must cost an honest client nothing: containerd makes one connection per task,
+ *   grouped shim or not (containerd 2.3 core/runtime/v2 binary.go Start and shim.go loadShim
+ *   each call makeConnection), and on it each process of that task may have its Wait (held
+ *   until the exit), its Exec, its Start (a runc exec) and its Delete (the output drain) in
+ *   flight at once: 50 concurrent `ctr task exec` on containerd 1.6 went past a bound of 128
+ *   on this 2-core machine (test/e2e/leaks.test.ts, refused as ResourceExhausted).
  *
  * What one connection can make us hold is then about maxWriteBuffer + the responses of the
  * calls in flight + maxBytesInFlight + one frame being read (4 MiB) + the socket's read buffer.
@@ -43,14 +44,12 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
   // One maximum-size response (frame.ts): a single legal answer, however big, is queued whole
   // without pausing the connection; beyond that the peer is not keeping up.
   maxWriteBuffer: MAX_MESSAGE_LENGTH + HEADER_LENGTH,
-  // Each call may hold a runc child, a timer and an AbortController. Not 128, as it was: CRI
-  // ExecSync holds a Wait per exec plus its Start, State or Delete, all on the task's one
-  // connection, and 20 exec probes/s into one container on a busy host reached a backlog of
-  // 60-80 execs; the 129th call got ResourceExhausted and its probe failed (bench/RESULTS.md:
-  // 144 and 343 of 1200; Go's ttrpc refuses none). 1024 is ~500 execs in flight.
+  // Far above one task's calls (up to ~4 per process, above): 1024 is ~250 processes of one task
+  // busy at once. It bounds a misbehaving peer's calls, each of which may hold a runc child, a
+  // timer and an AbortController; their bytes are bounded below.
   maxCallsInFlight: 1024,
   // Four maximum-size requests. containerd's requests are a few KiB (Create's mounts and
-  // options are the largest); this stops a peer pinning 128 x 4 MiB with slow calls.
+  // options are the largest); this stops a peer pinning 1024 x 4 MiB with slow calls.
   maxBytesInFlight: 4 * MAX_MESSAGE_LENGTH,
 };
 

@@ -266,8 +266,10 @@ test(`${LABEL} sandboxer=shim: afterwards no process, mount, zombie or bundle is
   for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
 });
 
-test(`${LABEL} sandboxer=shim: a serving process killed by SIGKILL takes its pod with it; CRI sees NOTREADY, and stop/remove end clean`, { skip }, async () => {
-  const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-kill', uid: 'uid-pod-kill' } };
+test(`${LABEL} sandboxer=shim: a serving process killed by SIGKILL takes its pod with it; CRI sees NOTREADY, and stop/remove end clean`, { skip }, async (t) => {
+  // With a cgroup_parent (on v1 hosts): the holder's cgroup is the `delete` action's to remove then.
+  const parent = `/rx-crisb-kill-${process.pid}`;
+  const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-kill', uid: 'uid-pod-kill' }, linux: { ...pod.linux, ...(V1 ? { cgroup_parent: parent } : {}) } };
   const id = await cri.runPodSandbox(p, HANDLER);
   const cid = await cri.createContainer(id, container('victim', 0, ['/bin/sleep', '600']), p);
   await cri.startContainer(cid);
@@ -281,6 +283,13 @@ test(`${LABEL} sandboxer=shim: a serving process killed by SIGKILL takes its pod
   await cri.stopPodSandbox(id);
   await cri.removePodSandbox(id);
   await assert.rejects(cri.podSandboxStatus(id), /NotFound|not found/i);
+  // The container joined without `start`, so containerd ran no `delete` for it: the pod's removed its runc state.
+  assert.equal(existsSync(path.join('/run/containerd/runc', K8S_NAMESPACE, cid)), false, 'no runc state left for the pod\'s container');
+  if (V1) {
+    assert.equal(existsSync(path.join('/sys/fs/cgroup/memory', parent, id)), false, 'the holder\'s cgroup is removed (by `delete`)');
+    assert.equal(existsSync(path.join('/sys/fs/cgroup/memory', parent, cid)), false, 'and the container\'s (runc delete)');
+    t.diagnostic(`left under the parent after RemovePodSandbox: ${JSON.stringify(removeCgroupParent(parent))}`);
+  }
   const left = await settleLeaks([ctd.dir, tmp]);
   assert.deepEqual([left.shims, left.mounts, left.zombies], [[], [], []], 'no shim, mount or zombie left');
   for (const dir of [bundle(''), sandboxBundle('')]) assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], `no bundle left in ${dir}`);
@@ -303,11 +312,28 @@ async function controllerMetrics(id: string): Promise<Msg> {
   }
 }
 
+/**
+ * Remove a test's cgroup parent (the kubelet's job on a node) in every hierarchy, and the empty
+ * cgroups left under it; returns what was under it, per hierarchy, before.
+ */
+function removeCgroupParent(parent: string): Record<string, string[]> {
+  const left: Record<string, string[]> = {};
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    const dir = path.join('/sys/fs/cgroup', h, parent);
+    if (!existsSync(dir)) continue;
+    const children = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    if (children.length) left[h] = children;
+    for (const c of children) rmdirSync(path.join(dir, c));
+    rmdirSync(dir);
+  }
+  return left;
+}
+
 /** The memory cgroup (v1) of a pid, relative to the hierarchy. */
 const memoryCgroupOf = (pid: number) => /^\d+:memory:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
 const V1 = existsSync('/sys/fs/cgroup/memory/cgroup.procs');
 
-test(`${LABEL} sandboxer=shim: a pod with a cgroup_parent: its holder in <parent>/<pod id> as pause would be, SandboxMetrics from the pod's cgroup, a task-API Shutdown leaves the pod, its cgroup goes with it`, { skip: skip || (V1 ? false : 'cgroup v1 hosts only (this test reads the memory hierarchy)') }, async () => {
+test(`${LABEL} sandboxer=shim: a pod with a cgroup_parent: its holder in <parent>/<pod id> as pause would be, SandboxMetrics from the pod's cgroup, a task-API Shutdown leaves the pod, its cgroup goes with it`, { skip: skip || (V1 ? false : 'cgroup v1 hosts only (this test reads the memory hierarchy)') }, async (t) => {
   const parent = `/rx-crisb-${process.pid}`;
   const p = { ...pod, metadata: { ...pod.metadata, name: 'pod-cg', uid: 'uid-pod-cg' }, linux: { ...pod.linux, cgroup_parent: parent } };
   const id = await cri.runPodSandbox(p, HANDLER);
@@ -350,13 +376,7 @@ test(`${LABEL} sandboxer=shim: a pod with a cgroup_parent: its holder in <parent
   await until('the serving process to exit', () => (alive(shim) ? undefined : true), 10000);
   assert.equal(existsSync(path.join('/sys/fs/cgroup/memory', parent, id)), false, 'the holder\'s cgroup is removed');
   // The parent is the kubelet's to remove; here the test's.
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    try {
-      rmdirSync(path.join('/sys/fs/cgroup', h, parent));
-    } catch {
-      // not made in that hierarchy
-    }
-  }
+  t.diagnostic(`left under the parent after RemovePodSandbox: ${JSON.stringify(removeCgroupParent(parent))}`);
 });
 
 test(`${LABEL} sandboxer=shim with grouping = "namespace": two pods are READY, each in a serving process of its own`, { skip }, async () => {

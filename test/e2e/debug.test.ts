@@ -37,11 +37,11 @@ after(async () => {
 const { runDetached, remove } = ctrTasks(() => ctd, () => rootfs);
 const bundleOf = (id: string) => path.join(ctd.state, 'io.containerd.runtime.v2.task', 'default', id);
 const where = (id: string) => ['-address', ctd.address, '-namespace', 'default', '-id', id];
-const debug = (args: string[]) => run(process.execPath, [BIN, 'debug', ...args], { timeoutMs: 20000 });
+const debug = (args: string[]) => run(BIN, ['debug', ...args], { timeoutMs: 20000 });
 
 /** A `debug tap` left running: its stdout lines so far, and a wait for a line that matches. */
 function tapClient(args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'debug', 'tap', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(BIN, ['debug', 'tap', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
   let partial = '';
@@ -169,7 +169,7 @@ test('debug metrics is Prometheus text with the calls, events and exits counted'
 test('debug record of an exec lifecycle to the TaskDelete, and marbles: diagrams and a marble test that compiles and passes', { timeout: 120000 }, async () => {
   await runDetached(REC);
   const out = path.join(tmp, 'rec.jsonl');
-  const rec = spawn(process.execPath, [BIN, 'debug', 'record', ...where(REC), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const rec = spawn(BIN, ['debug', 'record', ...where(REC), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   rec.stderr!.on('data', (d) => (err += d));
   const ended = new Promise<number | null>((resolve) => rec.once('exit', (code) => resolve(code)));

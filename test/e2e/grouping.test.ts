@@ -9,6 +9,7 @@ import { settleLeaks, snapshotLeaks } from '../helpers/leaks';
 import { runtimeArgs } from '../helpers/shim';
 import { uniqueId } from '../helpers/tasks';
 import { socketAddress, socketPath } from '../../src/cli/address';
+import { join } from '../../src/cli/join';
 
 let ctd: Containerd;
 let rootfs: string;
@@ -47,6 +48,34 @@ test('three containers in one namespace are served by exactly one shim process, 
   const left = await settleLeaks([ctd.dir]);
   assert.deepEqual(left.shims, []);
   assert.equal(existsSync(sock), false, 'socket removed by the last shutdown');
+});
+
+test("a start that joined the group's process keeps it through the last container's Shutdown, for its own Create", { skip: !!process.env.SHIM_RUNTIME && 'grouping is ours' }, async () => {
+  const [a, b] = ['jn1', 'jn2'].map(uniqueId);
+  const run = (id: string) => ctd.ctr(['run', ...runtimeArgs(), '--runtime-config-path', config, '-d', '--rootfs', rootfs, id, '/bin/sleep', '600']);
+  const remove = async (id: string) => {
+    assert.equal((await ctd.ctr(['task', 'delete', '-f', id])).code, 0);
+    assert.equal((await ctd.ctr(['container', 'delete', id])).code, 0);
+  };
+  const r = await run(a);
+  assert.equal(r.code, 0, r.stderr);
+  const serving = snapshotLeaks(ctd.dir).shims;
+  assert.equal(serving.length, 1);
+  const address = socketAddress(ctd.address, 'default', 'rx-namespace-default');
+  // What b's `start` does when it finds the group's process: the process promises to wait for b.
+  assert.equal(await join(address, b), 'joined');
+  // a's delete brings containerd's Shutdown while no container is left: the crossing that ended
+  // the process under b's Create ("ttrpc: closed") before Join.
+  await remove(a);
+  await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual(snapshotLeaks(ctd.dir).shims, serving, 'still serving: b is awaited');
+  assert.ok(existsSync(socketPath(address)), 'its socket still there');
+  const rb = await run(b);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.deepEqual(snapshotLeaks(ctd.dir).shims, serving, 'b in the same process');
+  await remove(b);
+  assert.deepEqual((await settleLeaks([ctd.dir])).shims, [], 'the process leaves with b');
+  assert.equal(existsSync(socketPath(address)), false);
 });
 
 test('afterwards no shim process, no mount and no zombie is left', async () => {

@@ -45,9 +45,12 @@ test('CRI runs a pod on the installed handler (runtime_path: the prefix\'s execu
   assert.equal(status.state, 'SANDBOX_READY');
   assert.equal(status.runtime_handler, 'rxinst');
   // 1.6 resolves runtime_path's symbolic link (install links the launcher) and runs its target; 2.3 runs the path.
-  const installed = [path.join(prefix, 'bin', 'containerd-shim-rx-v2'), realpathSync(path.join(prefix, 'bin', 'containerd-shim-rx-v2'))];
+  // The launcher (a sh script) execs a runtime with the bundle beside its real path: the serving
+  // process's argv names that bundle, not the launcher.
+  const launcherReal = realpathSync(path.join(prefix, 'bin', 'containerd-shim-rx-v2'));
+  const installed = [path.join(prefix, 'bin', 'containerd-shim-rx-v2'), launcherReal, path.resolve(path.dirname(launcherReal), '../dist/containerd-shim-rx-v2.js')];
   const cmdlines = servingShims(ctd).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
-  assert.equal(cmdlines.filter((argv) => installed.some((p) => argv.includes(p))).length, 1, `one serving process, started from the installed executable: ${cmdlines.map((a) => a.join(' ')).join('; ')}`);
+  assert.equal(cmdlines.filter((argv) => installed.some((p) => argv.some((a) => a.startsWith('/') && path.resolve(a) === p))).length, 1, `one serving process, started from the installed executable: ${cmdlines.map((a) => a.join(' ')).join('; ')}`);
   await cri.stopPodSandbox(podId);
   await cri.removePodSandbox(podId);
   const u = await installer('uninstall');

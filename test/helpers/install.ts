@@ -21,15 +21,18 @@ export const RUNTIME_NAME = 'io.containerd.rx.v2';
 export function tree(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
+  // Not descended into at all: containerd removes snapshots under root/ while we would read them.
+  const skipped = (r: string) => /^(root|state|rootfs)$/.test(r);
   const walk = (rel: string) => {
     for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = path.join(rel, e.name);
+      if (skipped(r)) continue;
       out.push(e.isDirectory() ? `${r}/` : r);
       if (e.isDirectory()) walk(r);
     }
   };
   walk('');
-  return out.filter((f) => !/^(root|state|rootfs)\//.test(f)).sort();
+  return out.sort();
 }
 
 export interface InstallEnv {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
 import type { HotObservable } from 'rxjs/internal/testing/HotObservable';
 import { TestScheduler, type RunHelpers } from 'rxjs/testing';
-import { registerStop, serve$, STOP_STAGES, type ServeOutcome } from '../../src/pipeline';
+import { registerStop, serve$, STOP_STAGES, type ServeOutcome } from '../../src/serve$';
 import { createShutdown, STOP_BUDGET_MS, type Shutdown } from '../../src/streams/shutdown$';
 import type { ShimSignal } from '../../src/streams/signals$';
 

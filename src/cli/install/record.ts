@@ -4,7 +4,7 @@
  * since is left alone), the one splice in containerd's main config (or that it created the file),
  * and the directories it created. A re-install keeps what the first one recorded.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Splice } from './imports';
 
 export interface InstallRecord {
@@ -22,13 +22,9 @@ export interface InstallRecord {
 }
 
 export function readRecord(file: string): InstallRecord | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-  const r = JSON.parse(text) as InstallRecord;
+  // No record: nothing installed. One that cannot be read is an error to report, not "none".
+  if (!existsSync(file)) return null;
+  const r = JSON.parse(readFileSync(file, 'utf8')) as InstallRecord;
   if (r.format !== 1) throw new Error(`${file}: record format ${String(r.format)}, this executable reads format 1`);
   return r;
 }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { allOrUndone } from '../../all-or-undone';
 import { unifiedDiff } from './diff';
 
 export type Step =
@@ -135,20 +136,6 @@ export function undo(s: Step): void {
 
 /** Apply every step in order; when one fails, undo those done (newest first) and rethrow. */
 export function applyAll(steps: Step[]): void {
-  const done: Step[] = [];
-  try {
-    for (const s of steps) {
-      apply(s);
-      done.push(s);
-    }
-  } catch (err) {
-    for (const s of done.reverse()) {
-      try {
-        undo(s);
-      } catch {
-        // best effort: the error that stopped the run is the one to report
-      }
-    }
-    throw err;
-  }
+  // best effort undo: the error that stopped the run is the one to report
+  allOrUndone(steps, (s) => (apply(s), s), undo, 'continue');
 }

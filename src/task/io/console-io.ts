@@ -2,6 +2,7 @@ import { closeQuietly } from '../../sys/fd';
 import net from 'node:net';
 import tty from 'node:tty';
 import { dup, listenConsoleSocket, setWinsize } from '../../sys/console';
+import { copied, StdioLife } from './copy';
 import { openInputFifo, openOutputFifo } from './fifo';
 import { parseStdioUri, type Stdio } from './stdio';
 import { invalidArgument } from '../../errors';
@@ -33,12 +34,11 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
   const socket = await listenConsoleSocket();
   const handles: Array<{ destroy(): void }> = [];
   const fds: number[] = [];
-  let stdinKeeper: number | null = null;
+  const life = new StdioLife();
   let master = -1;
   /** Our own dup of the master for ioctls: the ReadStream closes the master itself at EOF. */
   let control = -1;
   let drained: Promise<void> = Promise.resolve();
-  let closed = false;
 
   const io: ConsoleIO = {
     consoleSocket: socket.path,
@@ -57,19 +57,16 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
         fds.push(fifo.keeper);
         const to = new net.Socket({ fd: fifo.writer, readable: false, writable: true });
         handles.push(to);
-        drained = new Promise<void>((resolve) => {
-          to.on('close', () => resolve());
-          to.on('error', () => resolve());
-          reader.on('error', () => to.end()); // EIO: the slave is gone
-          reader.pipe(to);
-        });
+        // A write error keeps the master read (the pty never fills; closing it would hang up the process).
+        drained = copied(reader, to);
+        reader.pipe(to);
       } else {
         reader.resume();
       }
       if (inp.kind === 'fifo') {
         const fifo = openInputFifo(inp.path);
         const from = new net.Socket({ fd: fifo.reader, readable: true, writable: false });
-        stdinKeeper = fifo.keeper;
+        life.keepStdin(fifo.keeper);
         const writer = new tty.WriteStream(dup(master));
         handles.push(from, writer);
         writer.on('error', () => from.destroy());
@@ -79,22 +76,17 @@ export async function openConsoleIO(stdio: Stdio): Promise<ConsoleIO> {
       }
     },
     resize(width, height) {
-      if (control >= 0 && !closed) setWinsize(control, width, height);
+      if (control >= 0 && !life.isClosed) setWinsize(control, width, height);
     },
-    closeStdin() {
-      closeQuietly(stdinKeeper);
-      stdinKeeper = null;
-    },
+    closeStdin: () => life.closeStdin(),
     wait: () => drained,
-    close() {
-      if (closed) return;
-      closed = true;
-      socket.close();
-      io.closeStdin();
-      for (const h of handles) h.destroy();
-      // tty.ReadStream closed the master with its handle; the rest are our own fds.
-      for (const fd of fds.slice(1)) closeQuietly(fd);
-    },
+    close: () =>
+      life.close(() => {
+        socket.close();
+        for (const h of handles) h.destroy();
+        // tty.ReadStream closed the master with its handle; the rest are our own fds.
+        for (const fd of fds.slice(1)) closeQuietly(fd);
+      }),
   };
   return io;
 }

@@ -1,9 +1,10 @@
 import { constants, createWriteStream, fchownSync, openSync, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { internal, notFound, unimplemented } from '../../errors';
 import { closeQuietly } from '../../sys/fd';
 import { pipe } from '../../sys/pipe';
+import { startLoggingBinary } from './binary-logger';
+import { copied, StdioLife } from './copy';
 import { openInputFifo, openOutputFifo } from './fifo';
 import { parseStdioUri, type Stdio } from './stdio';
 
@@ -48,7 +49,7 @@ export async function openProcessIO(
   const loose = new Set<number>();
   const copies: Promise<void>[] = [];
   const startCopies: Array<() => void> = [];
-  let stdinKeeper: number | null = null;
+  const life = new StdioLife();
   const runcStdio: [number | null, number | null, number | null] = [null, null, null];
   const chown = (fd: number) => {
     if (opts.uid || opts.gid) fchownSync(fd, opts.uid ?? 0, opts.gid ?? 0);
@@ -87,8 +88,8 @@ export async function openProcessIO(
       runcStdio[0] = own(r, toClose);
       const fifo = openInputFifo(stdinTarget.path, (file, flags) => open('stdin', file, flags));
       const fifoIn = fifo.reader;
-      stdinKeeper = fifo.keeper;
-      loose.delete(stdinKeeper);
+      life.keepStdin(fifo.keeper);
+      loose.delete(fifo.keeper);
       const from = socket(fifoIn, 'read');
       const to = socket(w, 'write');
       from.on('error', () => to.end());
@@ -129,30 +130,21 @@ export async function openProcessIO(
         handles.push(to);
       }
       const from = socket(r, 'read');
-      copies.push(
-        new Promise<void>((resolve) => {
-          to.on('close', () => resolve());
-          to.on('error', () => {
-            from.destroy();
-            resolve();
-          });
-          from.on('error', () => to.end());
-          if (opts.deferCopy) startCopies.push(() => from.pipe(to));
-          else from.pipe(to);
-        }),
-      );
+      copies.push(copied(from, to));
+      to.on('error', () => from.destroy());
+      if (opts.deferCopy) startCopies.push(() => from.pipe(to));
+      else from.pipe(to);
     }
   } catch (err) {
     toClose.forEach(closeQuietly);
     keep.forEach(closeQuietly);
     loose.forEach(closeQuietly);
-    closeQuietly(stdinKeeper);
+    life.closeStdin();
     handles.forEach((h) => h.destroy());
     throw err;
   }
 
   let spawned = false;
-  let closed = false;
   const drained = Promise.all(copies).then(() => undefined);
   const io: ProcessIO = {
     runcStdio,
@@ -161,22 +153,17 @@ export async function openProcessIO(
       spawned = true;
       toClose.forEach(closeQuietly);
     },
-    closeStdin() {
-      closeQuietly(stdinKeeper);
-      stdinKeeper = null;
-    },
+    closeStdin: () => life.closeStdin(),
     startCopy() {
       for (const start of startCopies.splice(0)) start();
     },
     wait: () => drained,
-    close() {
-      if (closed) return;
-      closed = true;
-      io.afterSpawn();
-      io.closeStdin();
-      handles.forEach((h) => h.destroy());
-      keep.forEach(closeQuietly);
-    },
+    close: () =>
+      life.close(() => {
+        io.afterSpawn();
+        handles.forEach((h) => h.destroy());
+        keep.forEach(closeQuietly);
+      }),
   };
   return io;
 }
@@ -203,54 +190,4 @@ function stdioError(stream: string, file: string, err: unknown) {
   const e = err as NodeJS.ErrnoException;
   const message = `opening ${stream} ${file}: ${e.code ?? e.message}`;
   return e.code === 'ENOENT' ? notFound(message) : internal(message, err);
-}
-
-/**
- * Start a logging binary as containerd documents it (runtime/v2/logging, pkg/process NewBinaryIO):
- * the container's stdout and stderr pipes as its fds 3 and 4, a ready pipe as fd 5 that it closes
- * when ready, CONTAINER_ID and CONTAINER_NAMESPACE in its environment, the URI's query as args.
- */
-async function startLoggingBinary(target: Extract<ReturnType<typeof parseStdioUri>, { kind: 'binary' }>, id: string, namespace: string) {
-  const [outR, outW] = pipe();
-  const [errR, errW] = pipe();
-  const [readyR, readyW] = pipe();
-  const args = Object.entries(target.args).flatMap(([k, v]) => (v ? [k, v] : [k]));
-  const child = spawn(target.path, args, {
-    stdio: ['ignore', 'ignore', 'ignore', outR, errR, readyW],
-    env: loggingBinaryEnv(id, namespace),
-  });
-  [outR, errR, readyW].forEach(closeQuietly);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', () => resolve());
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', (err) => reject(new Error(`cannot start logging binary ${target.path}: ${err.message}`)));
-      const ready = new net.Socket({ fd: readyR, readable: true, writable: false });
-      ready.resume();
-      ready.once('close', () => resolve());
-    });
-  } catch (err) {
-    [outW, errW].forEach(closeQuietly);
-    throw err;
-  }
-  return {
-    stdout: outW,
-    stderr: errW,
-    exited,
-    /** As the Go shim: SIGTERM when the process's IO is closed. */
-    stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
-}
-
-/**
- * A binary:// logging binary gets these two and nothing else, as containerd's NewBinaryCmd
- * (cmd/containerd-shim-runc-v2/process/io_util.go: cmd.Env holds only CONTAINER_ID and
- * CONTAINER_NAMESPACE), so neither NOTIFY_SOCKET nor anything of ours reaches it.
- */
-function loggingBinaryEnv(id: string, namespace: string): NodeJS.ProcessEnv {
-  return { CONTAINER_ID: id, CONTAINER_NAMESPACE: namespace };
 }

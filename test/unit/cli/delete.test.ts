@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deleteAction } from '../../../src/cli/delete';
+import { deleteAction, removeRecordedCgroups } from '../../../src/cli/delete';
 import { mountAll } from '../../../src/sys/mount';
 import { mountPoints } from '../../../src/sys/mountinfo';
 import { unmountAll } from '../../../src/sys/unmount';
@@ -107,4 +107,25 @@ test('delete runs runc as the serving process does: no NOTIFY_SOCKET, SIGKILL at
   const report = JSON.parse(readFileSync(path.join(root, 'rx-unit', 'report.json'), 'utf8'));
   assert.deepEqual(report, { argv: ['--root', path.join(root, 'rx-unit'), 'delete', '--force', id], pdeathsig: 9, notify: null, fds: [] });
   rmSync(bundle, { recursive: true });
+});
+
+test('delete removes the pod holder cgroups a sandbox serving process recorded in its bundle, only under the cgroup root, and survives a missing or bad record', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'rx-cgroot-'));
+  const bundle = mkdtempSync(path.join(os.tmpdir(), 'rx-cgbundle-'));
+  const outside = mkdtempSync(path.join(os.tmpdir(), 'rx-cgout-'));
+  try {
+    const mine = ['memory', 'pids'].map((c) => path.join(root, c, 'kubepods/pod1/sb1'));
+    for (const d of mine) mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(bundle, 'rx-pod-cgroups.json'), JSON.stringify({ dirs: [...mine, outside, 'relative/x'] }));
+    await removeRecordedCgroups(bundle, root);
+    for (const d of mine) assert.equal(existsSync(d), false, `${d} removed`);
+    assert.equal(existsSync(path.join(root, 'memory/kubepods/pod1')), true, 'the parent stays (the kubelet\'s)');
+    assert.equal(existsSync(outside), true, 'a dir outside the cgroup root is left alone');
+    await removeRecordedCgroups(bundle, root); // removed already: fine
+    writeFileSync(path.join(bundle, 'rx-pod-cgroups.json'), 'not json');
+    await removeRecordedCgroups(bundle, root);
+    await removeRecordedCgroups(path.join(bundle, 'none'), root);
+  } finally {
+    for (const d of [root, bundle, outside]) rmSync(d, { recursive: true, force: true });
+  }
 });

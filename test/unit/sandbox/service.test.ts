@@ -8,7 +8,7 @@ import { SandboxService } from '../../../src/sandbox/service';
 import type { Holder } from '../../../src/sandbox/holder';
 import { createShutdown } from '../../../src/streams/shutdown$';
 import type { Hierarchy } from '../../../src/sandbox/cgroup';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -207,9 +207,13 @@ test('a cgroup_parent: the holder starts joined to <parent>/<id> (made for it, r
   const { root, hs, done } = fakeMemoryHierarchy();
   try {
     const { svc, cmds, h } = setup({ hierarchies: hs });
-    await svc.createSandbox({ sandbox_id: 'sb1', options: cri({ linux: { cgroup_parent: '/kubepods/pod1' } }) });
+    const bundle = mkdtempSync(path.join(os.tmpdir(), 'rx-sbbundle-'));
+    await svc.createSandbox({ sandbox_id: 'sb1', bundle_path: bundle, options: cri({ linux: { cgroup_parent: '/kubepods/pod1' } }) });
     const started = await svc.startSandbox({ sandbox_id: 'sb1' });
     const procs = path.join(root, 'kubepods/pod1/sb1/cgroup.procs');
+    // For the delete action, should the serving process be SIGKILLed (cli/delete.ts).
+    assert.deepEqual(JSON.parse(readFileSync(path.join(bundle, 'rx-pod-cgroups.json'), 'utf8')), { dirs: [path.dirname(procs)] });
+    rmSync(bundle, { recursive: true });
     assert.deepEqual(cmds[0].args.slice(0, 5), ['-c', cmds[0].args[1], 'rx-cgroup', procs, '--'], cmds[0].args.join(' '));
     assert.equal(cmds[0].file, '/bin/sh');
     assert.ok(existsSync(path.dirname(procs)), 'the cgroup is made before the holder starts');

@@ -144,6 +144,46 @@ test('init paused that exits is stopped: its exit wins over the state it was in'
   assert.equal(await codeOf(c.service.resume({ id: 'c1' })), FP);
 });
 
+/** Lets the service's exit work (initExited, the resume behind the process's lock) run. */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('init paused that exits: the container is resumed, after what is left was killed (Go pausedState.SetExited; KillAll comes first in handleProcessExit)', async () => {
+  const c = fakeTasks();
+  const pid = await running(c);
+  await c.service.pause({ id: 'c1' });
+  c.exits$.next({ pid, status: 137, time: new Date() });
+  await settle();
+  const after = c.calls.slice(c.calls.indexOf('pause c1') + 1);
+  assert.deepEqual(after, ['initExited c1', 'resume c1'], 'a frozen cgroup with a dead init: runc says paused and refuses delete until it is thawed');
+});
+
+test('init pausing (runc pause under way) that exits: resumed once runc pause has returned (Go SetExited waits for the lock Pause holds)', async () => {
+  let release!: () => void;
+  const c = fakeTasks({ onPause: () => new Promise<void>((r) => (release = r)) });
+  const pid = await running(c);
+  const pause = codeOf(c.service.pause({ id: 'c1' }));
+  await settle();
+  c.exits$.next({ pid, status: 137, time: new Date() });
+  await settle();
+  assert.ok(!c.calls.includes('resume c1'), 'not while runc pause still runs');
+  release();
+  await pause;
+  await settle();
+  assert.equal(c.calls.at(-1), 'resume c1');
+  assert.equal(statusName[(await c.service.state({ id: 'c1' })).status], 'STOPPED');
+});
+
+test('init running that exits: no resume (only a paused or pausing init is thawed)', async () => {
+  const c = fakeTasks();
+  const pid = await running(c);
+  c.exits$.next({ pid, status: 0, time: new Date() });
+  await settle();
+  assert.ok(c.calls.includes('initExited c1'));
+  assert.ok(!c.calls.includes('resume c1'));
+});
+
 test('init deleted: a Delete or Kill that waited its turn behind the Delete is NotFound, an Update FailedPrecondition (Go deletedState); afterwards every call is NotFound', async () => {
   let release!: () => void;
   const c = fakeTasks({ onDelete: () => new Promise<void>((r) => (release = r)) });

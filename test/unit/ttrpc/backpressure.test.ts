@@ -152,7 +152,7 @@ test('the probe: a peer that sends 10.5 MB of calls and never reads is not read 
   c.socket.destroy();
 });
 
-test('the 129th call in flight on a connection gets ResourceExhausted naming the bound; another connection is answered throughout', async () => {
+test('the call past maxCallsInFlight (1024) on a connection gets ResourceExhausted naming the bound; another connection is answered throughout', async () => {
   const logged: Array<[string, string]> = [];
   const h = holder();
   const { server, addr } = await serve('TestCallsInFlight', { Hold: h.Hold }, { log: (l, m) => logged.push([l, m]) });
