@@ -6,13 +6,14 @@
  * (bench/RESULTS-quick.md instead). Figures are reported, never asserted.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../test/helpers/containerd';
 import { CONTAINERD_2_3, CONTAINERD_CACHE, versionOf } from '../test/helpers/host';
 import { CRI_CALLS, criBench, type CriResult } from './cri';
+import { servingPids } from '../test/helpers/cri/containerd-cri';
 import { busyboxRootfs } from '../test/helpers/rootfs';
 import { ratioChart, type Bar } from './chart';
 import { fmt, spread, summarize, type Summary } from './stats';
@@ -58,19 +59,7 @@ async function removeAll(ids: string[]) {
   }));
 }
 
-function shimPids(mark: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return cmd.includes(mark) && cmd.includes(ctd.dir) && !/\0(start|delete)\0?$/.test(cmd);
-      } catch {
-        return false;
-      }
-    });
-}
+const shimPids = (mark: string): number[] => servingPids(mark, ctd.dir);
 
 const rssMB = (pid: number) => {
   try {

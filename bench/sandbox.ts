@@ -9,12 +9,12 @@
  * rewrites RESULTS.md from its own figures and NOTES.md: run this one after it.) Figures are
  * reported, never asserted.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startContainerd, type Containerd } from '../test/helpers/containerd';
 import { CriClient, type Msg } from '../test/helpers/cri/client';
-import { APP_IMAGE, criConfig, K8S_NAMESPACE, PAUSE_IMAGE, REPO_BIN } from '../test/helpers/cri/containerd-cri';
+import { APP_IMAGE, criConfig, K8S_NAMESPACE, PAUSE_IMAGE, REPO_BIN, servingPids } from '../test/helpers/cri/containerd-cri';
 import { buildBusyboxImage, importImage } from '../test/helpers/image';
 import { fmt, spread, summarize, type Summary } from './stats';
 
@@ -43,20 +43,7 @@ let ctd: Containerd;
 let cri: CriClient;
 let seq = 0;
 
-/** Serving shim processes of this containerd (not `start`/`delete` actions). */
-function shims(mark: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return cmd.includes(mark) && cmd.includes(ctd.dir) && !/\0(start|delete)\0?$/.test(cmd);
-      } catch {
-        return false;
-      }
-    });
-}
+const shims = (mark: string): number[] => servingPids(mark, ctd.dir);
 
 const nsOptions = { network: 'NODE', pid: 'POD', ipc: 'POD' };
 

@@ -150,12 +150,11 @@ export function appContainer(name: string, command: string[], logPath?: string):
 export const shimBinaryFor = (handler: string) => `containerd-shim-${handler}-v2`;
 
 /**
- * The processes serving this containerd with the handler's shim: the cmdline names the shim
- * binary and the containerd's dir (its -address); the short-lived `start` and `delete` actions
- * are left out.
+ * The processes serving the containerd in `dir` whose cmdline names `mark` (a shim binary, or our
+ * bundle's name, which starts with it): the cmdline names the mark and the containerd's dir (its
+ * -address); the short-lived `start` and `delete` actions are left out.
  */
-export function servingShims(ctd: Containerd, handler = 'rx'): number[] {
-  const binary = shimBinaryFor(handler);
+export function servingPids(mark: string, dir: string): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -165,9 +164,12 @@ export function servingShims(ctd: Containerd, handler = 'rx'): number[] {
     } catch {
       continue; // gone
     }
-    if (!argv.some((a) => a.includes(binary)) || !argv.some((a) => a.includes(ctd.dir))) continue;
+    if (!argv.some((a) => a.includes(mark)) || !argv.some((a) => a.includes(dir))) continue;
     if (['start', 'delete'].includes(argv[argv.length - 1])) continue;
     pids.push(Number(name));
   }
   return pids;
 }
+
+/** The processes serving this containerd with the handler's shim (servingPids of its binary). */
+export const servingShims = (ctd: Containerd, handler = 'rx'): number[] => servingPids(shimBinaryFor(handler), ctd.dir);
