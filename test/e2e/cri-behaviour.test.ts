@@ -12,6 +12,8 @@ import { mountsUnder, settleLeaks } from '../helpers/leaks';
 import { appContainer, hostNetworkPod, K8S_NAMESPACE, servingShims, startCriContainerd, type CriContainerd } from '../helpers/cri/containerd-cri';
 import { CriError, type Msg } from '../helpers/cri/client';
 
+const HOST_IS_16 = (process.env.RX_CONTAINERD ?? '2.3') === '1.6';
+
 const HANDLERS = ['rx', 'runc'] as const;
 type Handler = (typeof HANDLERS)[number];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,7 +108,12 @@ for (const h of HANDLERS) {
   // TaskExit and closes its connection: a Kill still in the shim then failed `ttrpc: closed`. Kill
   // answers at once for a recorded exit (NotFound) and at the exit when it comes while runc kill
   // runs (a3b9eb1); 40 runs on 1.6 and 30 on 2.3 of this test alone passed after that.
-  test(`[${h}] containers that exit as StopContainer's 1 s grace ends: Stop succeeds, EXITED, Remove leaves no mount`, async () => {
+  // The Go shim itself loses this race on 1.6: its Kill waits for runc kill while containerd
+  // deletes the task and closes the connection (a fresh-clone CI run of 2026-12-02: "failed to
+  // kill container ...: ttrpc: closed"). Beyond Go, ours answers that Kill at the exit; the Go
+  // shim's run is still made and reported, as todo.
+  const goLoses = h === 'runc' && HOST_IS_16 ? 'containerd-shim-runc-v2 loses this race on containerd 1.6 (ttrpc: closed under its Kill)' : false;
+  test(`[${h}] containers that exit as StopContainer's 1 s grace ends: Stop succeeds, EXITED, Remove leaves no mount`, { todo: goLoses }, async () => {
     // TERM makes each exit about when the grace ends: the SIGKILL that follows the grace races
     // its exit, at a few offsets, so that some kill finds the container just gone.
     const ids = await Promise.all(
