@@ -72,30 +72,10 @@ export async function criBench(o: { bin?: string; rounds: number; probeRate: num
       const cid = await env.cri.createContainer(podId, appContainer('app', ['/bin/sleep', '600']), pod);
       await env.cri.startContainer(cid);
       for (let i = 0; i < 5; i++) await env.cri.execSync(cid, ['/bin/true'], 10);
-      const lat: number[] = [];
-      let failed = 0;
-      const inflight: Promise<void>[] = [];
-      const total = Math.round(o.probeRate * o.probeSeconds);
-      const t0 = now();
-      // On schedule, whether or not the one before answered: a probe period does not wait.
-      for (let i = 0; i < total; i++) {
-        const due = t0 + (i * 1000) / o.probeRate;
-        const wait = due - now();
-        if (wait > 0) await sleep(wait);
-        const s = now();
-        inflight.push(
-          env.cri.execSync(cid, ['/bin/true'], 10).then(
-            (r) => {
-              if (r.exit_code !== 0) failed++;
-              lat.push(now() - s);
-            },
-            () => {
-              failed++;
-            },
-          ),
-        );
-      }
-      await Promise.all(inflight);
+      const sent = await probeOnSchedule(env.cri, cid, o.probeRate, o.probeSeconds);
+      const total = sent.length;
+      const failed = sent.filter((p) => p.error !== undefined || p.exitCode !== 0).length;
+      const lat = sent.filter((p) => p.error === undefined).map((p) => p.ms);
       const sorted = [...lat].sort((a, b) => a - b);
       const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
       probes[h] = { sent: total, failed, p50: q(0.5), p99: q(0.99), max: sorted[sorted.length - 1] ?? NaN };
@@ -107,4 +87,37 @@ export async function criBench(o: { bin?: string; rounds: number; probeRate: num
   } finally {
     await env.stop();
   }
+}
+
+/** One ExecSync probe: when it was sent (ms since the first) and how long it took, or why it failed. */
+export interface Probe {
+  sentAt: number;
+  ms: number;
+  /** the probe's exit code, when the call answered */
+  exitCode?: number;
+  /** set when the call itself failed */
+  error?: string;
+}
+
+/**
+ * `rate` ExecSync probes a second for `seconds` into container `cid`, each on schedule whether or
+ * not the one before answered (a probe period does not wait); resolves once every one answered.
+ */
+export async function probeOnSchedule(cri: CriContainerd['cri'], cid: string, rate: number, seconds: number): Promise<Probe[]> {
+  const out: Probe[] = [];
+  const inflight: Promise<void>[] = [];
+  const t0 = now();
+  for (let i = 0; i < Math.round(rate * seconds); i++) {
+    const wait = t0 + (i * 1000) / rate - now();
+    if (wait > 0) await sleep(wait);
+    const s = now();
+    inflight.push(
+      cri.execSync(cid, ['/bin/true'], 10).then(
+        (r) => void out.push({ sentAt: s - t0, ms: now() - s, exitCode: r.exit_code }),
+        (err) => void out.push({ sentAt: s - t0, ms: now() - s, error: String((err as Error).message ?? err) }),
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  return out;
 }

@@ -9,6 +9,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { appContainer, hostNetworkPod, startCriContainerd } from '../test/helpers/cri/containerd-cri';
+import { probeOnSchedule } from './cri';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,35 +36,15 @@ async function main() {
         await env.cri.execSync(cid, ['/bin/true'], 10);
         one.push(now() - s);
       }
-      const lat: number[] = [];
-      /** [sent at (s since t0), latency ms or NaN for a failure] */
-      const byTime: Array<[number, number]> = [];
-      const errors = new Map<string, number>();
-      let failed = 0;
-      const inflight: Promise<void>[] = [];
-      const total = Math.round(rate * seconds);
       const t0 = now();
-      for (let i = 0; i < total; i++) {
-        const wait = t0 + (i * 1000) / rate - now();
-        if (wait > 0) await sleep(wait);
-        const s = now();
-        inflight.push(
-          env.cri.execSync(cid, ['/bin/true'], 10).then(
-            (r) => {
-              if (r.exit_code !== 0) failed++;
-              lat.push(now() - s);
-              byTime.push([(s - t0) / 1000, now() - s]);
-            },
-            (err) => {
-              failed++;
-              byTime.push([(s - t0) / 1000, NaN]);
-              const m = String((err as Error).message ?? err).slice(0, 120);
-              errors.set(m, (errors.get(m) ?? 0) + 1);
-            },
-          ),
-        );
-      }
-      await Promise.all(inflight);
+      const sent = await probeOnSchedule(env.cri, cid, rate, seconds);
+      const total = sent.length;
+      const lat = sent.filter((p) => p.error === undefined).map((p) => p.ms);
+      /** [sent at (s since t0), latency ms or NaN for a failure] */
+      const byTime: Array<[number, number]> = sent.map((p) => [p.sentAt / 1000, p.error === undefined ? p.ms : NaN]);
+      const errors = new Map<string, number>();
+      for (const p of sent) if (p.error !== undefined) errors.set(p.error.slice(0, 120), (errors.get(p.error.slice(0, 120)) ?? 0) + 1);
+      const failed = sent.filter((p) => p.error !== undefined || p.exitCode !== 0).length;
       const sorted = [...lat].sort((a, b) => a - b);
       const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
       console.log(
