@@ -1,6 +1,13 @@
 import { errno, fn, SysError } from './libc';
 
 const WNOHANG = 1;
+// waitid(2): idtype P_ALL, options WEXITED | WNOWAIT (linux/wait.h).
+const P_ALL = 0;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+/** siginfo_t is 128 bytes; si_pid sits at 16 on every 64-bit Linux ABI we ship (x86_64, arm64). */
+const SIGINFO_SIZE = 128;
+const SI_PID_OFFSET = 16;
 const EINTR = 4;
 const ECHILD = 10;
 
@@ -30,4 +37,23 @@ export function exitStatus(raw: number): number {
   const sig = raw & 0x7f;
   if (sig === 0) return (raw >> 8) & 0xff;
   return 128 + sig;
+}
+
+/**
+ * Whether any child of ours (libuv's included) has exited and waits to be reaped: waitid(P_ALL,
+ * WEXITED | WNOHANG | WNOWAIT), which looks without reaping. O(1) whatever the number of
+ * children, so an idle tick costs the same with 500 containers as with one. It only gates a
+ * sweep: as the reaper itself it would keep reporting the same libuv child and hide the rest
+ * (../shared/LINUX-FROM-NODE.md).
+ */
+export function anyExited(): boolean {
+  const info = Buffer.alloc(SIGINFO_SIZE); // zeroed: with WNOHANG and nothing waitable si_pid stays 0 (waitid(2))
+  const waitid = fn('int waitid(int, int, _Out_ uint8_t *info, int)');
+  for (;;) {
+    if ((waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) as number) === 0) return info.readInt32LE(SI_PID_OFFSET) !== 0;
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e === ECHILD) return false;
+    throw new SysError('waitid', e, 'P_ALL');
+  }
 }

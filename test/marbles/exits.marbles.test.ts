@@ -14,9 +14,15 @@ const T0 = new Date(0);
 function table(ts: TestScheduler, procs: Record<number, [number, number]>, own: number[] = []) {
   const reaped = new Set<number>();
   const sweeps: number[] = [];
+  const ticks: number[] = [];
   const waited: number[] = [];
   const deps: ReaperDeps = {
     sweepIntervalMs: 10,
+    // waitid(WNOWAIT) sees any exited child not yet reaped, libuv's included.
+    anyExited: () => {
+      ticks.push(ts.now());
+      return Object.entries(procs).some(([pid, [at]]) => !reaped.has(Number(pid)) && ts.now() >= at);
+    },
     childrenOf: () => {
       sweeps.push(ts.now());
       return Object.keys(procs).map(Number).filter((p) => !reaped.has(p));
@@ -24,26 +30,40 @@ function table(ts: TestScheduler, procs: Record<number, [number, number]>, own: 
     waitNoHang: (pid) => {
       waited.push(pid);
       const [at, status] = procs[pid];
-      if (ts.now() < at) return null;
+      if (ts.now() < at || own.includes(pid)) return null;
       reaped.add(pid);
       return { pid, status };
     },
     isNodeChild: (pid) => own.includes(pid),
     now: () => T0,
   };
-  return { deps, sweeps, waited };
+  return { deps, sweeps, ticks, waited };
 }
 
 const exit = (pid: number, status: number): Exit => ({ pid, status, time: T0 });
 
-test('exits$ sweeps once on subscribe, on every SIGCHLD and on the safety timer', () => {
+test('exits$ looks once on subscribe, on every SIGCHLD and on the safety timer', () => {
   const ts = scheduler();
   const t = table(ts, {});
   ts.run(({ hot, expectObservable }) => {
     const sigchld = hot('--a---a');
     expectObservable(createExits$(sigchld, t.deps), '^ 24ms !').toBe('');
   });
-  assert.deepEqual(t.sweeps, [0, 2, 6, 10, 20]);
+  assert.deepEqual(t.ticks, [0, 2, 6, 10, 20]);
+});
+
+test('a tick that finds no exited child costs one peek: no children read, no waitpid, however many children', () => {
+  const ts = scheduler();
+  // 500 sleeping containers, one of them exits at 15.
+  const procs: Record<number, [number, number]> = {};
+  for (let pid = 1000; pid < 1500; pid++) procs[pid] = [pid === 1200 ? 15 : 1e9, 0];
+  const t = table(ts, procs);
+  ts.run(({ hot, expectObservable }) => {
+    expectObservable(createExits$(hot('-a'), t.deps), '^ 34ms !').toBe('20ms a', { a: exit(1200, 0) });
+  });
+  assert.deepEqual(t.ticks, [0, 1, 10, 20, 30]);
+  assert.deepEqual(t.sweeps, [20], 'the children were read only on the tick after the exit');
+  assert.equal(t.waited.length, 500, 'and waitpid ran once per child, on that tick only');
 });
 
 test('exits$ emits each exit on the SIGCHLD that follows it, with the status as containerd reports it', () => {
@@ -72,7 +92,8 @@ test('exits$ is hot and multicast: two subscribers share one sweep per tick and 
     expectObservable(exits$, '^ 5ms !').toBe('---a', { a: exit(30, 2) });
     expectObservable(exits$, '^ 5ms !').toBe('---a', { a: exit(30, 2) });
   });
-  assert.deepEqual(t.sweeps, [0, 3]);
+  assert.deepEqual(t.ticks, [0, 3]);
+  assert.deepEqual(t.sweeps, [3]);
 });
 
 test('exits$ stops listening and sweeping when the last subscriber leaves', () => {
@@ -84,7 +105,7 @@ test('exits$ stops listening and sweeping when the last subscriber leaves', () =
     expectSubscriptions(sigchld.subscriptions).toBe('^ 4ms !');
   });
   ts.flush();
-  assert.deepEqual(t.sweeps, [0, 1, 3]);
+  assert.deepEqual(t.ticks, [0, 1, 3]);
 });
 
 test('exits$ does not complete when SIGCHLD completes: the timer keeps sweeping', () => {
