@@ -2,8 +2,8 @@
  * npm run bench: containerd-shim-rx beside containerd's own Go shim (containerd-shim-runc-v2 of
  * the same version), on a private containerd 2.3.7 and then 1.6, in one run, runs interleaved;
  * the CRI calls through each containerd's CRI plugin (bench/cri.ts). Writes bench/RESULTS.md and
- * bench/ratios.svg. `--quick`: fewer rounds, a look in a few minutes, RESULTS.md left alone
- * (bench/RESULTS-quick.md instead). Figures are reported, never asserted.
+ * bench/ratios.svg. `--quick`: fewer rounds on containerd 2.3 alone, a look in under 3 minutes,
+ * RESULTS.md left alone (bench/RESULTS-quick.md instead); `--containerd=2.3|1.6` picks one. Figures are reported, never asserted.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startContainerd, type Containerd } from '../test/helpers/containerd';
 import { CONTAINERD_2_3, CONTAINERD_CACHE, versionOf } from '../test/helpers/host';
 import { CRI_CALLS, criBench, type CriResult } from './cri';
+import { densityBench, type DensityResult } from './density';
 import { servingPids } from '../test/helpers/cri/containerd-cri';
 import { busyboxRootfs } from '../test/helpers/rootfs';
 import { ratioChart, type Bar } from './chart';
@@ -196,13 +197,18 @@ interface HostBench {
   mem: Array<{ rt: string; count: number; mb: number; processes: number }>;
   exitS: Map<string, Summary>;
   cost: Record<string, Summary>;
+  density: DensityResult;
   cri: CriResult;
 }
 
-const HOSTS = [
+// The full run benches both containerds; `--quick` only 2.3, the current one, to stay under
+// 3 minutes; `--containerd=1.6` (or 2.3) picks one in either mode.
+const ALL_HOSTS = [
   { name: '2.3', bin: path.join(CONTAINERD_CACHE, `containerd-v${CONTAINERD_2_3}`) },
   { name: '1.6', bin: '/usr/bin' },
 ];
+const picked = process.argv.find((a) => a.startsWith('--containerd='))?.slice('--containerd='.length);
+const HOSTS = ALL_HOSTS.filter((h) => (picked ? h.name === picked : !QUICK || h.name === '2.3'));
 const log = (s: string) => process.stdout.write(s + '\n');
 
 /** Every section on one containerd (its own Go shim beside ours). */
@@ -253,12 +259,24 @@ async function benchHost(host: { name: string; bin: string }): Promise<HostBench
       rxDelete: commandCost(RX, ['-namespace', 'bench', '-address', ctd.address, '-id', 'gone', '-bundle', bundle, 'delete'], n, bundle),
     };
     for (const [k, v] of Object.entries(cost)) log(`${k}: ${spread(v)}`);
+
+    log('# density: containers in one grouped serving process, beside as many Go shims');
+    const density = await densityBench({
+      ctd,
+      rootfs,
+      runtimes: [rxNs(), go],
+      counts: QUICK ? [10, 50] : [10, 100, 500],
+      stateCalls: QUICK ? 50 : 300,
+      execCalls: QUICK ? 8 : 60,
+      idleSeconds: QUICK ? 2 : 20,
+      log,
+    });
     stopped = true;
     await ctd.stop();
 
     log(`# CRI through containerd ${host.name}'s CRI plugin`);
-    const cri = await criBench({ bin: host.bin, rounds: QUICK ? 5 : 20, probeRate: 20, probeSeconds: QUICK ? 10 : 60, log });
-    return { name: host.name, containerd: versionOf(path.join(host.bin, 'containerd')), lc, parS, mem, exitS, cost, cri };
+    const cri = await criBench({ bin: host.bin, rounds: QUICK ? 4 : 20, probeRate: 20, probeSeconds: QUICK ? 3 : 60, log });
+    return { name: host.name, containerd: versionOf(path.join(host.bin, 'containerd')), lc, parS, mem, exitS, cost, density, cri };
   } finally {
     if (!stopped) await ctd.stop();
   }
@@ -294,6 +312,14 @@ function barsOf(h: HostBench): Bar[] {
     { label: `${p}RSS x10, per container`, ratio: memRatio(rx.name, 10) },
   ];
   if (memOf(go.name, 50)) bars.push({ label: `${p}RSS x50, namespace`, ratio: memRatio(rxNs().name, 50) });
+  const d = (rt: string, count: number) => h.density.points.find((x) => x.rt === rt && x.count === count);
+  const top = Math.max(...h.density.points.map((x) => x.count));
+  const [rxTop, goTop, rx10] = [d(rxNs().name, top), d(go.name, top), d(rxNs().name, 10)];
+  if (rxTop && goTop) bars.push({ label: `${p}RSS x${top}, one grouped process vs ${top} Go shims`, ratio: ratio(rxTop.rssMB, goTop.rssMB), target: top === 500 ? 0.03 : undefined });
+  if (rxTop && rx10) {
+    bars.push({ label: `${p}State p99, ${top} containers / 10 (rx alone)`, ratio: ratio(rxTop.state.p99, rx10.state.p99), target: 2 });
+    bars.push({ label: `${p}exec p99, ${top} containers / 10 (rx alone)`, ratio: ratio(rxTop.exec.p99, rx10.exec.p99), target: 2 });
+  }
   return bars;
 }
 
@@ -325,7 +351,21 @@ function hostSection(h: HostBench): string[] {
     `- Go \`-v\`: ${spread(h.cost.goV)}; rx \`-v\`: ${spread(h.cost.rxV)}`,
     `- Go \`delete\` (container gone): ${spread(h.cost.goDelete)}; rx \`delete\`: ${spread(h.cost.rxDelete)}`,
     '',
-    `### 6. CRI calls through containerd's CRI plugin (median of ${c.calls.rx.RunPodSandbox.n}, interleaved)`,
+    `### 6. Density: containers in one grouped serving process (rx) and as many Go shims`,
+    '',
+    `Every container busybox \`sleep\`, idle; CPU over ${h.density.idleSeconds} s of nothing asked; State is Tasks/Get, exec is Exec + Start + Wait + DeleteProcess of \`/bin/true\`, sequential on one connection through containerd; RSS per added container is the growth from the count before.`,
+    '',
+    '| runtime | containers | serving processes | RSS (MB) | RSS per added container (MB) | fds | idle CPU (% of one core) | State p50 / p99 (ms) | exec p50 / p99 (ms) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...h.density.points.map((x, i, all) => {
+      const prev = all[i - 1]?.rt === x.rt ? all[i - 1] : undefined;
+      const per = prev ? (x.rssMB - prev.rssMB) / (x.count - prev.count) : x.rssMB / x.count;
+      return `| ${x.rt} | ${x.count} | ${x.processes} | ${fmt(x.rssMB)} | ${fmt(per, 2)} | ${x.fds} | ${fmt(x.idleCpuPct, 2)} | ${fmt(x.state.p50, 2)} / ${fmt(x.state.p99, 2)} | ${fmt(x.exec.p50)} / ${fmt(x.exec.p99)} |`;
+    }),
+    '',
+    `Event throughput, every init SIGKILLed at once to the last /tasks/exit at \`ctr events\`: ${Object.entries(h.density.exitsPerSecond).map(([k, v]) => `${k} ${fmt(v, 0)} exits/s`).join('; ')}.`,
+    '',
+    `### 7. CRI calls through containerd's CRI plugin (median of ${c.calls.rx.RunPodSandbox.n}, interleaved)`,
     '',
     '| call | runc (Go) ms | rx ms | rx / Go |',
     '|---|---|---|---|',
@@ -385,6 +425,13 @@ async function main() {
     '| what | ratio | target | met |',
     '|---|---|---|---|',
     ...bars.map((b) => `| ${b.label} | ${fmt(b.ratio, 2)} | ${b.target ?? '–'} | ${met(b)} |`),
+    '',
+    'Idle cost (target: a grouped serving process with 100 sleeping containers under 0.5% of one core):',
+    '',
+    ...hosts.map((h) => {
+      const x = h.density.points.find((q) => q.rt === rxNs().name && q.count === 100);
+      return `- ${h.name}: ${x ? `${fmt(x.idleCpuPct, 2)}% (${x.idleCpuPct < 0.5 ? 'met' : 'not met'})` : 'not measured in this run (100 is not among its counts)'}`;
+    }),
     '',
     ...hosts.flatMap(hostSection),
     '## ttrpc, our client and server, one connection, 64-byte payload',

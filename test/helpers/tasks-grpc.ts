@@ -8,24 +8,51 @@ import { Writer } from 'protobufjs/minimal';
  * through containerd to the shim, as kubelet's do.
  */
 export async function call(address: string, namespace: string, method: string, req: Uint8Array): Promise<Buffer> {
+  const tasks = openTasks(address, namespace);
+  try {
+    return await tasks.call(method, req);
+  } finally {
+    tasks.close();
+  }
+}
+
+/** One connection to containerd's Tasks service for many calls (the bench's latency samples). */
+export function openTasks(address: string, namespace: string): { call(method: string, req: Uint8Array): Promise<Buffer>; close(): void } {
   const client = new grpc.Client(`unix://${address}`, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set('containerd-namespace', namespace);
-  try {
-    return await new Promise<Buffer>((resolve, reject) =>
-      client.makeUnaryRequest(
-        `/containerd.services.tasks.v1.Tasks/${method}`,
-        (b: Buffer) => b,
-        (b: Buffer) => b,
-        Buffer.from(req),
-        metadata,
-        (err, res) => (err ? reject(err) : resolve(res ?? Buffer.alloc(0))),
+  return {
+    call: (method, req) =>
+      new Promise<Buffer>((resolve, reject) =>
+        client.makeUnaryRequest(
+          `/containerd.services.tasks.v1.Tasks/${method}`,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(req),
+          metadata,
+          (err, res) => (err ? reject(err) : resolve(res ?? Buffer.alloc(0))),
+        ),
       ),
-    );
-  } finally {
-    client.close();
-  }
+    close: () => client.close(),
+  };
 }
+
+/** {container_id=1, exec_id=2}: the request of Get, Start, Wait and DeleteProcess alike. */
+export const processRequest = (id: string, execId = ''): Uint8Array => {
+  const w = Writer.create().uint32(0x0a).string(id);
+  return (execId ? w.uint32(0x12).string(execId) : w).finish();
+};
+
+/** Tasks/Exec {container_id=1, spec=6 Any (OCI Process), exec_id=7}, no stdio. */
+export const execRequest = (id: string, execId: string, args: string[]): Uint8Array =>
+  Writer.create()
+    .uint32(0x0a)
+    .string(id)
+    .uint32(0x32)
+    .bytes(any('types.containerd.io/opencontainers/runtime-spec/1/Process', Buffer.from(JSON.stringify({ args, cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }))))
+    .uint32(0x3a)
+    .string(execId)
+    .finish();
 
 /** An Any {type_url=1, value=2}. */
 const any = (typeUrl: string, value: Buffer) => Writer.create().uint32(0x0a).string(typeUrl).uint32(0x12).bytes(value).finish();
@@ -46,10 +73,9 @@ export async function killProcess(address: string, namespace: string, id: string
   await call(address, namespace, 'Kill', Writer.create().uint32(0x0a).string(id).uint32(0x12).string(execId).uint32(0x18).uint32(signal).finish());
 }
 
-/** Tasks/Exec {container_id=1, spec=6 Any (OCI Process), exec_id=7}, no stdio. */
+/** Tasks/Exec, no stdio. */
 export async function execProcess(address: string, namespace: string, id: string, execId: string, args: string[]): Promise<void> {
-  const spec = any('types.containerd.io/opencontainers/runtime-spec/1/Process', Buffer.from(JSON.stringify({ args, cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } })));
-  await call(address, namespace, 'Exec', Writer.create().uint32(0x0a).string(id).uint32(0x32).bytes(spec).uint32(0x3a).string(execId).finish());
+  await call(address, namespace, 'Exec', execRequest(id, execId, args));
 }
 
 /**
