@@ -40,20 +40,19 @@ export function exitStatus(raw: number): number {
 }
 
 /**
- * Whether any child of ours (libuv's included) has exited and waits to be reaped: waitid(P_ALL,
- * WEXITED | WNOHANG | WNOWAIT), which looks without reaping. O(1) whatever the number of
- * children, so an idle tick costs the same with 500 containers as with one. It only gates a
- * sweep: as the reaper itself it would keep reporting the same libuv child and hide the rest
- * (../shared/LINUX-FROM-NODE.md).
+ * The pid of a child of ours (libuv's included) that has exited and waits to be reaped, or 0:
+ * waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT), which looks without reaping. One call whatever the
+ * number of children. It keeps naming the same libuv child until libuv reaps it, so it cannot
+ * be the reaper alone (../shared/LINUX-FROM-NODE.md); exits$' sweep reads the child list then.
  */
-export function anyExited(): boolean {
+export function exitedChild(): number {
   const info = Buffer.alloc(SIGINFO_SIZE); // zeroed: with WNOHANG and nothing waitable si_pid stays 0 (waitid(2))
   const waitid = fn('int waitid(int, int, _Out_ uint8_t *info, int)');
   for (;;) {
-    if ((waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) as number) === 0) return info.readInt32LE(SI_PID_OFFSET) !== 0;
+    if ((waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) as number) === 0) return info.readInt32LE(SI_PID_OFFSET);
     const e = errno();
     if (e === EINTR) continue;
-    if (e === ECHILD) return false;
+    if (e === ECHILD) return 0;
     throw new SysError('waitid', e, 'P_ALL');
   }
 }

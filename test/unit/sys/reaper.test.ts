@@ -7,7 +7,7 @@ import { createExits$, type Exit } from '../../../src/streams/exits$';
 import { createSignals$ } from '../../../src/streams/signals$';
 import { trackNodeChildren } from '../../../src/sys/children';
 import { setChildSubreaper } from '../../../src/sys/subreaper';
-import { anyExited, exitStatus, waitNoHang } from '../../../src/sys/wait';
+import { exitedChild, exitStatus, waitNoHang } from '../../../src/sys/wait';
 
 // This test file's process becomes the subreaper, as the serving process does.
 trackNodeChildren();
@@ -42,16 +42,16 @@ test('an orphaned grandchild re-parents to us (subreaper) and exits$ reports its
   assert.equal(exit.status, 3);
 });
 
-test('anyExited peeks without reaping: false while an orphan sleeps, true once it exits, false after its waitpid', async () => {
+test('exitedChild peeks without reaping: 0 while an orphan sleeps, its pid once it exits, 0 after its waitpid', async () => {
   // No exits$ subscriber here, so nothing sweeps it away meanwhile.
   const pid = await orphan('sleep 0.3; exit 4');
-  assert.equal(anyExited(), false, 'nothing has exited yet');
+  assert.equal(exitedChild(), 0, 'nothing has exited yet');
   await new Promise((r) => setTimeout(r, 800));
-  assert.equal(anyExited(), true, 'the orphan is a zombie of ours');
-  assert.equal(anyExited(), true, 'and still is: the peek did not reap it');
+  assert.equal(exitedChild(), pid, 'the orphan is a zombie of ours');
+  assert.equal(exitedChild(), pid, 'and still is: the peek did not reap it');
   const r = waitNoHang(pid);
   assert.equal(r && exitStatus(r.status), 4);
-  assert.equal(anyExited(), false);
+  assert.equal(exitedChild(), 0);
 });
 
 test('an orphan killed by SIGKILL is reported as 137', async () => {
