@@ -128,7 +128,7 @@ async function main() {
       `\`sleep\` container each; ${N} pods per handler, interleaved, after one warm-up pod each. Pod start: RunPodSandbox,`,
       'CreateContainer, StartContainer until ContainerStatus says RUNNING. Teardown: StopPodSandbox + RemovePodSandbox;',
       '"gone": until the pod\'s serving processes have exited too. Ratios are medians over the Go shim\'s.',
-      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; load average at the end: ${load} (${os.cpus().length} cores${os.loadavg()[0] > os.cpus().length * 0.5 ? '; the machine was busy with other work' : ''}).`,
+      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; load average at the end: ${load} (${os.cpus().length} cores; run after bench/run.ts, whose own load it includes).`,
       '',
       '| handler | pod start to RUNNING | ratio | of which RunPodSandbox | teardown | ratio | teardown until its shims have exited |',
       '|---|---|---|---|---|---|---|',
