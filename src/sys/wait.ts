@@ -1,15 +1,13 @@
+import { constants } from 'node:os';
 import { errno, fn, SysError } from './libc';
 
+const { EINTR, ECHILD } = constants.errno;
 const WNOHANG = 1;
-// waitid(2): idtype P_ALL, options WEXITED | WNOWAIT (linux/wait.h).
-const P_ALL = 0;
-const WEXITED = 4;
-const WNOWAIT = 0x01000000;
-/** siginfo_t is 128 bytes; si_pid sits at 16 on every 64-bit Linux ABI we ship (x86_64, arm64). */
-const SIGINFO_SIZE = 128;
-const SI_PID_OFFSET = 16;
-const EINTR = 4;
-const ECHILD = 10;
+/**
+ * waitid(2) (linux/wait.h): idtype P_ALL, options WEXITED and WNOWAIT; siginfo_t is 128 bytes
+ * with si_pid at 16 on every 64-bit Linux ABI we ship (x86_64, arm64).
+ */
+const WAITID = { P_ALL: 0, WEXITED: 4, WNOWAIT: 0x01000000, SIGINFO_SIZE: 128, SI_PID_OFFSET: 16 } as const;
 
 /**
  * waitpid(pid, WNOHANG): the raw status if `pid` has exited (it is now reaped), else null; null
@@ -46,10 +44,10 @@ export function exitStatus(raw: number): number {
  * be the reaper alone (../shared/LINUX-FROM-NODE.md); exits$' sweep reads the child list then.
  */
 export function exitedChild(): number {
-  const info = Buffer.alloc(SIGINFO_SIZE); // zeroed: with WNOHANG and nothing waitable si_pid stays 0 (waitid(2))
+  const info = Buffer.alloc(WAITID.SIGINFO_SIZE); // zeroed: with WNOHANG and nothing waitable si_pid stays 0 (waitid(2))
   const waitid = fn('int waitid(int, int, _Out_ uint8_t *info, int)');
   for (;;) {
-    if ((waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) as number) === 0) return info.readInt32LE(SI_PID_OFFSET);
+    if ((waitid(WAITID.P_ALL, 0, info, WAITID.WEXITED | WNOHANG | WAITID.WNOWAIT) as number) === 0) return info.readInt32LE(WAITID.SI_PID_OFFSET);
     const e = errno();
     if (e === EINTR) continue;
     if (e === ECHILD) return 0;
