@@ -19,7 +19,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const npm = (args: string[], cwd = repo) => run('sh', ['-c', `cd "$0" && exec npm "$@"`, cwd, ...args], { timeoutMs: 180000 });
 
-const SHIPPED = ['CHANGELOG.md', 'README.md', 'bin/containerd-shim-rx-v2', 'dist/containerd-shim-rx-v2.js', 'dist/debug.js', 'dist/install.js', 'dist/runtime-options.js', 'dist/serve.js', 'package.json'];
+const SHIPPED = ['CHANGELOG.md', 'LICENSE', 'README.md', 'bin/containerd-shim-rx-v2', 'dist/containerd-shim-rx-v2.js', 'dist/debug.js', 'dist/install.js', 'dist/runtime-options.js', 'dist/serve.js', 'package.json'];
 
 test('npm pack ships the launcher, the bundles and the docs, nothing else; the package is not private', async () => {
   assert.equal(pkg.private, undefined);
