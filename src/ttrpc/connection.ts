@@ -172,6 +172,8 @@ export class Connection {
       this.log(this.warned ? 'debug' : 'warn', refused, { stream: frame.streamId });
       this.warned = true;
       this.respond(frame.streamId, { code: Code.ResourceExhausted, message: refused });
+      // Counted as a call (metrics, the calls tap): a refusal is what an operator needs to see.
+      this.told(req, Code.ResourceExhausted, performance.now());
       return;
     }
     this.call(frame.streamId, req);
@@ -188,7 +190,10 @@ export class Connection {
           this.respond(streamId, status, payload);
           this.told(req, status.code, began);
         },
-        (err) => this.respond(streamId, { code: Code.Internal, message: String(err) }),
+        (err) => {
+          this.respond(streamId, { code: Code.Internal, message: String(err) });
+          this.told(req, Code.Internal, began);
+        },
       )
       .finally(() => {
         this.inflightBytes -= this.inflight.get(streamId) ?? 0;

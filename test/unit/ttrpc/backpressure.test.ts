@@ -155,7 +155,8 @@ test('the probe: a peer that sends 10.5 MB of calls and never reads is not read 
 test('the call past maxCallsInFlight (1024) on a connection gets ResourceExhausted naming the bound; another connection is answered throughout', async () => {
   const logged: Array<[string, string]> = [];
   const h = holder();
-  const { server, addr } = await serve('TestCallsInFlight', { Hold: h.Hold }, { log: (l, m) => logged.push([l, m]) });
+  const told: Array<[string, number]> = [];
+  const { server, addr } = await serve('TestCallsInFlight', { Hold: h.Hold }, { log: (l, m) => logged.push([l, m]), onCall: ({ method, code }) => told.push([method, code]) });
   const by = bystander(addr, async (c) => assert.equal((await c.call(SVC, 'Echo', Buffer.from('still here'))).toString(), 'still here'));
   const c = await rawConnect(addr);
   const max = DEFAULT_LIMITS.maxCallsInFlight;
@@ -169,6 +170,7 @@ test('the call past maxCallsInFlight (1024) on a connection gets ResourceExhaust
   assert.equal(h.entered, max, 'the refused calls never reached their handler');
   assert.equal(Math.max(...server.connectionStats().map((s) => s.callsInFlight)), max);
   assert.deepEqual(logged.filter(([l]) => l === 'warn'), [['warn', message]], 'warned once');
+  assert.deepEqual(told.filter(([m]) => m === 'Hold'), [['Hold', Code.ResourceExhausted], ['Hold', Code.ResourceExhausted]], 'each refusal is told to onCall (metrics, the calls tap); the held calls are not yet');
 
   h.releaseAll();
   const released = await Promise.all(Array.from({ length: max }, () => c.next()));
