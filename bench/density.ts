@@ -8,11 +8,11 @@
  * once and the time to the last /tasks/exit at `ctr events` gives the event throughput.
  * Figures are reported, never asserted.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Containerd } from '../test/helpers/containerd';
 import { servingPids } from '../test/helpers/cri/containerd-cri';
 import { execRequest, openTasks, processRequest } from '../test/helpers/tasks-grpc';
 import { quantile } from './stats';
+import { cpuSeconds, openFds, rssMB, taskPids, watchTaskExits } from './watch';
 
 export interface DensityRuntime {
   name: string;
@@ -42,32 +42,6 @@ export interface DensityResult {
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const CLOCK_TICKS = 100; // USER_HZ on Linux, what /proc/<pid>/stat counts in
-
-/** utime + stime of a process, in seconds (0 once it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS; // fields 14 and 15 of proc(5)
-  } catch {
-    return 0;
-  }
-}
-function rssMB(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return 0;
-  }
-}
-function fds(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return 0;
-  }
-}
 const p = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { p50: quantile(s, 0.5), p99: quantile(s, 0.99) };
@@ -113,7 +87,7 @@ export async function densityBench(o: {
         await sleep(o.idleSeconds * 1000);
         const idleCpuPct = ((pids.reduce((a, pid) => a + cpuSeconds(pid), 0) - cpu0) / ((now() - t0) / 1000)) * 100;
         const rss = pids.reduce((a, pid) => a + rssMB(pid), 0);
-        const fdCount = pids.reduce((a, pid) => a + fds(pid), 0);
+        const fdCount = pids.reduce((a, pid) => a + openFds(pid), 0);
         // Calls, sequential, each to a container picked round the whole set; a few first, untimed
         // (the connection, containerd's caches).
         for (let i = 0; i < 5; i++) await tasks.call('Get', processRequest(ids[i % ids.length]));
@@ -153,25 +127,16 @@ export async function densityBench(o: {
 
 /** SIGKILLs every init at once; /tasks/exit events per second until the last one is seen. */
 async function killAll(ctd: Containerd, ids: string[]): Promise<number> {
-  const events = ctd.ctrSpawn(['events']);
   const waiting = new Set(ids);
-  let buf = '';
   let last = 0;
-  const done = new Promise<void>((resolve) => {
-    events.stdout!.on('data', (d) => {
-      buf += d;
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) {
-        const m = /\/tasks\/exit .*"container_id":"([^"]+)"/.exec(l);
-        if (m && waiting.delete(m[1])) last = now();
-      }
-      if (waiting.size === 0) resolve();
-    });
+  let allSeen = () => {};
+  const done = new Promise<void>((resolve) => (allSeen = resolve));
+  const events = watchTaskExits(ctd, (id, t) => {
+    if (waiting.delete(id)) last = t;
+    if (waiting.size === 0) allSeen();
   });
   await sleep(500);
-  const list = (await ctd.ctr(['task', 'ls'])).stdout.toString().split('\n');
-  const pids = ids.map((c) => Number(/^\S+\s+(\d+)/.exec(list.find((l) => l.startsWith(c + ' ')) ?? '')?.[1]));
+  const pids = await taskPids(ctd, ids);
   const t = now();
   for (const pid of pids) if (pid > 0) process.kill(pid, 'SIGKILL');
   await Promise.race([done, sleep(120000)]);

@@ -3,7 +3,8 @@
  * the same version), on a private containerd 2.3.7 and then 1.6, in one run, runs interleaved;
  * the CRI calls through each containerd's CRI plugin (bench/cri.ts). Writes bench/RESULTS.md and
  * bench/ratios.svg. `--quick`: fewer rounds on containerd 2.3 alone, a look in ~1.5 minutes,
- * RESULTS.md left alone (bench/RESULTS-quick.md instead); `--containerd=2.3|1.6` picks one. Figures are reported, never asserted.
+ * RESULTS.md left alone (bench/RESULTS-quick.md instead); `--containerd=2.3|1.6` picks one.
+ * Figures are reported, never asserted.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { servingPids } from '../test/helpers/cri/containerd-cri';
 import { busyboxRootfs } from '../test/helpers/rootfs';
 import { ratioChart, type Bar } from './chart';
 import { fmt, spread, summarize, type Summary } from './stats';
+import { rssMB, taskPids, watchTaskExits } from './watch';
 import { Server } from '../src/ttrpc/server';
 import { ServiceRegistry } from '../src/ttrpc/services';
 import { dial } from '../src/ttrpc/client';
@@ -62,14 +64,6 @@ async function removeAll(ids: string[]) {
 
 const shimPids = (mark: string): number[] => servingPids(mark, ctd.dir);
 
-const rssMB = (pid: number) => {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return 0;
-  }
-};
-
 /** 1. ctr run --rm <rootfs> /bin/true, interleaved. */
 async function lifecycle(runtimes: Runtime[]): Promise<Map<string, Summary>> {
   const samples = new Map<string, number[]>(runtimes.map((r) => [r.name, []]));
@@ -109,25 +103,14 @@ async function rss(rt: Runtime, count: number): Promise<{ mb: number; processes:
 /** 5. kill -9 of a container's init -> its /tasks/exit seen by `ctr events`. */
 async function exitLatency(runtimes: Runtime[], rounds = 8): Promise<Map<string, Summary>> {
   const samples = new Map<string, number[]>(runtimes.map((r) => [r.name, []]));
-  const events = ctd.ctrSpawn(['events']);
-  let buf = '';
   const waiters = new Map<string, (t: number) => void>();
-  events.stdout!.on('data', (d) => {
-    const t = now();
-    buf += d;
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) {
-      const m = /\/tasks\/exit .*"container_id":"([^"]+)"/.exec(l);
-      if (m && waiters.has(m[1])) waiters.get(m[1])!(t);
-    }
-  });
+  const events = watchTaskExits(ctd, (id, t) => waiters.get(id)?.(t));
   await sleep(300);
   for (let i = 0; i < rounds; i++) {
     for (const rt of runtimes) {
       const c = id('ex');
       await ctr(['run', ...rt.args, '-d', '--rootfs', rootfs, c, '/bin/sleep', '600']);
-      const pid = Number(/^\S+\s+(\d+)/m.exec((await ctr(['task', 'ls'])).stdout.toString().split('\n').find((l) => l.startsWith(c + ' '))!)![1]);
+      const [pid] = await taskPids(ctd, [c]);
       const seen = new Promise<number>((resolve) => waiters.set(c, resolve));
       const t = now();
       process.kill(pid, 'SIGKILL');
