@@ -5,7 +5,7 @@ import { Reader, Writer } from 'protobufjs/minimal';
 import type { Containerd } from './containerd';
 import type { EventWatch } from './events';
 import { mountsUnder } from './leaks';
-import { call } from './tasks-grpc';
+import { call, processRequest } from './tasks-grpc';
 
 /**
  * The differential mode (issue 11 item 1): one scenario runs once through each runtime on the
@@ -80,32 +80,30 @@ export function fields(buf: Uint8Array): Map<number, (number | Uint8Array)[]> {
 }
 const str = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString() : '');
 
-const idExec = (id: string, execId = '') => Writer.create().uint32(0x0a).string(id).uint32(0x12).string(execId).finish();
-
 /** containerd.v1.types.Status (api/types/task/task.proto). */
 const STATUS = ['UNKNOWN', 'CREATED', 'RUNNING', 'STOPPED', 'PAUSED', 'PAUSING'];
 
 /** Tasks/Get {container_id=1, exec_id=2} -> Process{status=4, exit_status=9}. */
 export async function getProcess(address: string, ns: string, id: string, execId = ''): Promise<{ status: string; exitStatus: number }> {
-  const res = await call(address, ns, 'Get', idExec(id, execId));
+  const res = await call(address, ns, 'Get', processRequest(id, execId));
   const proc = fields((fields(res).get(1)?.[0] as Uint8Array) ?? new Uint8Array());
   return { status: STATUS[Number(proc.get(4)?.[0] ?? 0)] ?? 'UNKNOWN', exitStatus: Number(proc.get(9)?.[0] ?? 0) };
 }
 
 /** Tasks/Start {container_id=1, exec_id=2}. */
-export const startProcess = (address: string, ns: string, id: string, execId = '') => call(address, ns, 'Start', idExec(id, execId));
+export const startProcess = (address: string, ns: string, id: string, execId = '') => call(address, ns, 'Start', processRequest(id, execId));
 
 /** Tasks/Wait {container_id=1, exec_id=2} -> exit_status=1. */
 export async function waitProcess(address: string, ns: string, id: string, execId = ''): Promise<number> {
-  return Number(fields(await call(address, ns, 'Wait', idExec(id, execId))).get(1)?.[0] ?? 0);
+  return Number(fields(await call(address, ns, 'Wait', processRequest(id, execId))).get(1)?.[0] ?? 0);
 }
 
 /** Tasks/DeleteProcess {container_id=1, exec_id=2}. */
-export const deleteProcess = (address: string, ns: string, id: string, execId: string) => call(address, ns, 'DeleteProcess', idExec(id, execId));
+export const deleteProcess = (address: string, ns: string, id: string, execId: string) => call(address, ns, 'DeleteProcess', processRequest(id, execId));
 
 /** Tasks/ListPids -> ProcessInfo{pid=1, info=2 Any of runc's ProcessDetails{exec_id=1}}: the exec ids, init as "". */
 export async function listPidExecIds(address: string, ns: string, id: string): Promise<string[]> {
-  const res = fields(await call(address, ns, 'ListPids', Writer.create().uint32(0x0a).string(id).finish()));
+  const res = fields(await call(address, ns, 'ListPids', processRequest(id)));
   return (res.get(1) ?? []).map((p) => {
     const info = fields(p as Uint8Array).get(2)?.[0] as Uint8Array | undefined;
     const value = info ? (fields(info).get(2)?.[0] as Uint8Array | undefined) : undefined;

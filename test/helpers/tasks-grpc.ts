@@ -65,7 +65,7 @@ export async function updateTask(address: string, namespace: string, id: string,
 
 /** Tasks/Pause {container_id=1}. */
 export async function pauseTask(address: string, namespace: string, id: string): Promise<void> {
-  await call(address, namespace, 'Pause', Writer.create().uint32(0x0a).string(id).finish());
+  await call(address, namespace, 'Pause', processRequest(id));
 }
 
 /** Tasks/Kill {container_id=1, exec_id=2, signal=3}. */
@@ -95,5 +95,5 @@ export function grpcError(code: keyof typeof grpc.status, facts: string[]): (err
 
 /** Tasks/Delete {container_id=1}: the task's delete, as `ctr task delete` sends it. */
 export async function deleteTask(address: string, namespace: string, id: string): Promise<void> {
-  await call(address, namespace, 'Delete', Writer.create().uint32(0x0a).string(id).finish());
+  await call(address, namespace, 'Delete', processRequest(id));
 }
