@@ -56,11 +56,12 @@ function* sweepAll(deps: SweepDeps): Generator<Exit> {
 /**
  * exits$: emits each reaped exit of a child that is not node's own (container inits and exec'd
  * processes, re-parented to us as subreaper, and their orphans), swept on every SIGCHLD and on
- * a ~1 s timer (one waitid peek when nothing has exited); never completes; hot and multicast (the timer stops when the last subscriber
- * leaves). Subscribe before spawning runc and keep the subscription: an init can exit and be
- * reaped before runc's --pid-file is even read, so its exit may arrive before anyone knows its
- * pid — whoever routes exits must keep unclaimed ones while a start that could own them is in
- * flight (ordering/exit-to-process.ts does, and drops them otherwise).
+ * a ~1 s timer (one waitid peek when nothing has exited); never completes; hot and multicast
+ * (the timer stops when the last subscriber leaves). Subscribe before spawning runc and keep
+ * the subscription: an init can exit and be reaped before runc's --pid-file is even read, so its
+ * exit may arrive before anyone knows its pid — whoever routes exits must keep unclaimed ones
+ * while a start that could own them is in flight (ordering/exit-to-process.ts does, and drops
+ * them otherwise).
  */
 export function createExits$(sigchld$: Observable<unknown>, deps: ReaperDeps = {}): Observable<Exit> {
   const d: SweepDeps = {
