@@ -96,10 +96,16 @@ test('containerd answers Forward of a valid envelope with OK (an empty google.pr
   let seen = '';
   events.stdout!.on('data', (b: Buffer) => (seen += b.toString()));
   try {
-    await sleep(300);
+    // ctr prints nothing once subscribed, and under load it may take seconds to get there: forward
+    // a probe until it shows up, so the envelope under test is sent to a live subscriber.
+    for (let i = 0; i < 100 && !seen.includes('rx-peer-probe'); i++) {
+      await withClient((c) => c.call(EVENTS, 'Forward', forwardRequest('default', 'rx-peer-probe'), { timeoutMs: 5000 }));
+      await sleep(100);
+    }
+    assert.match(seen, /rx-peer-probe/, 'ctr events never saw a forwarded probe in 10 s');
     const payload = await withClient((c) => c.call(EVENTS, 'Forward', forwardRequest('default', 'rx-peer-x'), { timeoutMs: 5000 }));
     assert.equal(payload.length, 0);
-    for (let i = 0; i < 100 && !seen.includes('rx-peer-x'); i++) await sleep(20);
+    for (let i = 0; i < 250 && !seen.includes('rx-peer-x'); i++) await sleep(20);
     assert.match(seen, /default\s+\/tasks\/oom\s+.*rx-peer-x/);
   } finally {
     events.kill('SIGKILL');
