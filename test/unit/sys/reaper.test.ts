@@ -46,7 +46,8 @@ test('exitedChild peeks without reaping: 0 while an orphan sleeps, its pid once 
   // No exits$ subscriber here, so nothing sweeps it away meanwhile.
   const pid = await orphan('sleep 0.3; exit 4');
   assert.equal(exitedChild(), 0, 'nothing has exited yet');
-  await new Promise((r) => setTimeout(r, 800));
+  // Poll: under load the orphan's 0.3 s sleep can end well after 0.3 s.
+  for (let i = 0; i < 100 && exitedChild() === 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(exitedChild(), pid, 'the orphan is a zombie of ours');
   assert.equal(exitedChild(), pid, 'and still is: the peek did not reap it');
   const r = waitNoHang(pid);
