@@ -16,11 +16,13 @@ const runs = [
   { name: 'e2e on containerd 1.6', args: ['--test', '--test-concurrency=1', ...e2e(PINNED_TO_2_3)], env: { RX_CONTAINERD: '1.6' } },
   // The runs above take the launcher's first choice (bin/containerd-shim-rx-v2: Bun for the
   // actions, the packaged Node.js serving). Its fallback, every path on the node running this
-  // (the machine's), gets the files that cover start, serve, delete and grouping.
+  // (the machine's), gets the files that cover start, serve, delete and grouping. Its containerds
+  // start at a soft RLIMIT_NOFILE of 1024, as under containerd 2.x's systemd unit, so these
+  // paths also run runc through prlimit (src/sys/nofile.ts).
   {
-    name: 'e2e on containerd 2.3, every shim path on the machine\'s node (the launcher\'s fallback)',
+    name: 'e2e on containerd 2.3, every shim path on the machine\'s node (the launcher\'s fallback), containerd at 1024 open files soft',
     args: ['--test', '--test-concurrency=1', ...FALLBACK_FILES.map((f) => `dist/test/e2e/${f}`)],
-    env: { RX_CONTAINERD: '2.3', SHIM_RX_ACTION_RUNTIME: process.execPath, SHIM_RX_SERVE_RUNTIME: process.execPath },
+    env: { RX_CONTAINERD: '2.3', SHIM_RX_ACTION_RUNTIME: process.execPath, SHIM_RX_SERVE_RUNTIME: process.execPath, RX_CONTAINERD_NOFILE: '1024:' },
   },
 ];
 const KEYS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'];

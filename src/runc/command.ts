@@ -3,7 +3,8 @@ import { constants as osConstants } from 'node:os';
 import type { ShimError } from '../errors';
 import { runcEnv } from './env';
 import { abortError, RuncError, kindOf } from './errors';
-import { lookPath, type Spawner } from './spawner';
+import { lookPath } from '../sys/look-path';
+import { type Spawner } from './spawner';
 
 /** The container's stdio fds handed to runc as its 0, 1, 2 (null: /dev/null). */
 export type Stdio3 = [number | null, number | null, number | null];

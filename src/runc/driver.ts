@@ -4,6 +4,7 @@ import { notFound } from '../errors';
 import type { Logger } from '../log';
 import type { Any } from '../proto';
 import { isCgroupV2 } from '../sys/eventfd';
+import { prlimitPath, processNofileSoftToRestore } from '../sys/nofile';
 import { openIO, type RuncIO } from '../task/io';
 import type { Stdio } from '../task/io/stdio';
 import type { ContainerDriver, Spawned } from '../task/runtime';
@@ -19,6 +20,8 @@ import { setprivPath, type Spawner } from './spawner';
 
 /** Said once per process: without setpriv, runc children can outlive a crash of the shim. */
 let toldNoSetpriv = false;
+/** Said once per process: without prlimit, containers get Node's raised RLIMIT_NOFILE soft limit. */
+let toldNoPrlimit = false;
 
 /** One container's driver over the runc binary, configured by the container's runtime options. */
 export class RuncContainerDriver implements ContainerDriver {
@@ -45,6 +48,11 @@ export class RuncContainerDriver implements ContainerDriver {
     if (!deps.spawner && !toldNoSetpriv && !setprivPath()) {
       toldNoSetpriv = true;
       this.log.warn('setpriv not found: runc runs without a parent-death signal and can outlive this process');
+    }
+    const soft = processNofileSoftToRestore();
+    if (!deps.spawner && !toldNoPrlimit && soft !== null && !prlimitPath()) {
+      toldNoPrlimit = true;
+      this.log.warn({ soft }, 'prlimit not found: runc and containers keep the raised RLIMIT_NOFILE soft limit, not containerd\'s');
     }
   }
 

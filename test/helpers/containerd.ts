@@ -58,7 +58,7 @@ export const runCtr = (address: string, args: string[], o: CtrOptions & { ctr?: 
  * in a temp dir — never the machine's default one (/run/containerd/containerd.sock). CRI is off
  * unless asked for. Resolves once `ctr version` answers.
  */
-export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info'; bin?: string; exactPath?: boolean } = {}): Promise<Containerd> {
+export async function startContainerd(opts: { cri?: boolean; configExtra?: string; name?: string; env?: NodeJS.ProcessEnv; logLevel?: 'debug' | 'info'; bin?: string; exactPath?: boolean; nofile?: string } = {}): Promise<Containerd> {
   // bin: a directory holding the containerd and ctr to use instead of the host's (helpers/host.ts).
   const host = opts.bin ? hostAt(opts.bin) : HOST;
   const dir = mkdtempSync(path.join(os.tmpdir(), `rx-${opts.name ?? 'ctd'}-`));
@@ -103,7 +103,14 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');
-    proc = spawn(host.containerd, ['--config', configPath], { stdio: ['ignore', fd, fd], env });
+    // nofile "soft:hard": containerd starts with that RLIMIT_NOFILE, as under a systemd unit
+    // (prlimit execs it: the pid is containerd's). Ours, the test runner's, is Node's raised one.
+    // RX_CONTAINERD_NOFILE does it for every containerd of a run (the shim then runs runc
+    // through prlimit, src/sys/nofile.ts).
+    const nofile = opts.nofile ?? process.env.RX_CONTAINERD_NOFILE;
+    proc = nofile
+      ? spawn('prlimit', [`--nofile=${nofile}`, '--', host.containerd, '--config', configPath], { stdio: ['ignore', fd, fd], env })
+      : spawn(host.containerd, ['--config', configPath], { stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const until = Date.now() + 30000;
     while (Date.now() < until) {

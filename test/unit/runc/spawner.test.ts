@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Runc } from '../../../src/runc/runc';
-import { lookPath, setprivPath, spawnerWith } from '../../../src/runc/spawner';
+import { setprivPath, spawnerWith } from '../../../src/runc/spawner';
+import { lookPath } from '../../../src/sys/look-path';
 
 let dir: string;
 let fake: string;
