@@ -4,7 +4,7 @@ import { notFound } from '../errors';
 import type { Logger } from '../log';
 import type { Any } from '../proto';
 import { isCgroupV2 } from '../sys/eventfd';
-import { prlimitPath, processNofileSoftToRestore } from '../sys/nofile';
+import { processNofileRestore } from '../sys/nofile';
 import { openIO, type RuncIO } from '../task/io';
 import type { Stdio } from '../task/io/stdio';
 import type { ContainerDriver, Spawned } from '../task/runtime';
@@ -49,8 +49,8 @@ export class RuncContainerDriver implements ContainerDriver {
       toldNoSetpriv = true;
       this.log.warn('setpriv not found: runc runs without a parent-death signal and can outlive this process');
     }
-    const soft = processNofileSoftToRestore();
-    if (!deps.spawner && !toldNoPrlimit && soft !== null && !prlimitPath()) {
+    const { soft, prlimit } = processNofileRestore();
+    if (!deps.spawner && !toldNoPrlimit && soft !== null && !prlimit) {
       toldNoPrlimit = true;
       this.log.warn({ soft }, 'prlimit not found: runc and containers keep the raised RLIMIT_NOFILE soft limit, not containerd\'s');
     }

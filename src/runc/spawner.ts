@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { lookPath } from '../sys/look-path';
-import { prlimitPath, processNofileSoftToRestore, withNofileRestored } from '../sys/nofile';
+import { NO_RESTORE, processNofileRestore, withNofileRestored, type NofileRestore } from '../sys/nofile';
 
 /** How the driver starts a command; injected so tests can run /bin/true or a fake runc. */
 export type Spawner = (file: string, args: string[], opts: { stdio: StdioOptions; env?: NodeJS.ProcessEnv; cwd?: string }) => ChildProcess;
@@ -23,14 +23,13 @@ export function setprivPath(): string | null {
  * And runc gets containerd's RLIMIT_NOFILE soft limit back, as Go's children do (sys/nofile.ts):
  * `prlimit --nofile=SOFT: -- setpriv ...`, only when Node's raise changed it.
  */
-export const defaultSpawner: Spawner = (file, args, opts) =>
-  spawnerWith(setprivPath(), { prlimit: prlimitPath(), soft: processNofileSoftToRestore() })(file, args, opts);
+export const defaultSpawner: Spawner = (file, args, opts) => spawnerWith(setprivPath(), processNofileRestore())(file, args, opts);
 
 /** The spawner through a given setpriv (null runs the command directly: the fallback), and prlimit. */
-export function spawnerWith(setpriv: string | null, nofile: { prlimit: string | null; soft: number | null } = { prlimit: null, soft: null }): Spawner {
+export function spawnerWith(setpriv: string | null, nofile: NofileRestore = NO_RESTORE): Spawner {
   return (file, args, opts) => {
     const [f, a] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', file, ...args]] : [file, args];
-    const [pf, pa] = withNofileRestored(nofile.prlimit, nofile.soft, f, a);
+    const [pf, pa] = withNofileRestored(nofile, f, a);
     return spawn(pf, pa, opts);
   };
 }

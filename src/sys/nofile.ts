@@ -20,41 +20,42 @@ export const NOFILE_ENV = 'SHIM_RX_NOFILE_SOFT';
  */
 export function nofileSoftToRestore(recorded: string | undefined, limits: string): number | null {
   if (!recorded || !/^\d+$/.test(recorded)) return null;
-  const line = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
-  if (!line) return null;
+  const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
+  if (!soft) return null;
   const want = Number(recorded);
-  const now = line[1] === 'unlimited' ? Infinity : Number(line[1]);
-  return want < now ? want : null;
+  return want < (soft === 'unlimited' ? Infinity : Number(soft)) ? want : null;
 }
 
-let restore: number | null | undefined;
-let prlimit: string | null | undefined;
-
-/** util-linux's prlimit, found once per process; null when the machine has none. */
-export function prlimitPath(): string | null {
-  if (prlimit === undefined) prlimit = lookPath('prlimit') ?? lookPath('/usr/bin/prlimit');
-  return prlimit;
+/** What giving the limit back takes: the soft limit (null: none to give back) and prlimit's path. */
+export interface NofileRestore {
+  soft: number | null;
+  prlimit: string | null;
 }
 
+export const NO_RESTORE: NofileRestore = { soft: null, prlimit: null };
 
-/** nofileSoftToRestore for this process, worked out once. */
-export function processNofileSoftToRestore(): number | null {
-  if (restore === undefined) {
+let here: NofileRestore | undefined;
+
+/** NofileRestore for this process, worked out once (its environment, /proc/self/limits, PATH). */
+export function processNofileRestore(): NofileRestore {
+  if (!here) {
+    let soft: number | null = null;
     try {
-      restore = nofileSoftToRestore(process.env[NOFILE_ENV], readFileSync('/proc/self/limits', 'utf8'));
+      soft = nofileSoftToRestore(process.env[NOFILE_ENV], readFileSync('/proc/self/limits', 'utf8'));
     } catch {
-      restore = null;
+      // no /proc: nothing to compare with, nothing given back
     }
+    here = { soft, prlimit: soft === null ? null : (lookPath('prlimit') ?? lookPath('/usr/bin/prlimit')) };
   }
-  return restore;
+  return here;
 }
 
 /**
  * `file args` run through util-linux's prlimit with the soft limit given back (prlimit sets it on
  * itself and execs the command: the pid stays the one spawned), or unchanged when nothing is to
- * be given back or there is no prlimit (`prlimit`: its path, found by the caller).
+ * be given back or there is no prlimit.
  */
-export function withNofileRestored(prlimit: string | null, soft: number | null, file: string, args: string[]): [string, string[]] {
-  if (soft === null || !prlimit) return [file, args];
-  return [prlimit, [`--nofile=${soft}:`, '--', file, ...args]];
+export function withNofileRestored(r: NofileRestore, file: string, args: string[]): [string, string[]] {
+  if (r.soft === null || !r.prlimit) return [file, args];
+  return [r.prlimit, [`--nofile=${r.soft}:`, '--', file, ...args]];
 }

@@ -108,9 +108,9 @@ export async function startContainerd(opts: { cri?: boolean; configExtra?: strin
     // RX_CONTAINERD_NOFILE does it for every containerd of a run (the shim then runs runc
     // through prlimit, src/sys/nofile.ts).
     const nofile = opts.nofile ?? process.env.RX_CONTAINERD_NOFILE;
-    proc = nofile
-      ? spawn('prlimit', [`--nofile=${nofile}`, '--', host.containerd, '--config', configPath], { stdio: ['ignore', fd, fd], env })
-      : spawn(host.containerd, ['--config', configPath], { stdio: ['ignore', fd, fd], env });
+    const command = [host.containerd, '--config', configPath];
+    const [file, ...args] = nofile ? ['prlimit', `--nofile=${nofile}`, '--', ...command] : command;
+    proc = spawn(file, args, { stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const until = Date.now() + 30000;
     while (Date.now() < until) {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { closeQuietly } from '../../sys/fd';
 import { lookPath } from '../../sys/look-path';
-import { prlimitPath, processNofileSoftToRestore, withNofileRestored } from '../../sys/nofile';
+import { processNofileRestore, withNofileRestored } from '../../sys/nofile';
 import { pipe } from '../../sys/pipe';
 import type { parseStdioUri } from './stdio';
 
@@ -19,7 +19,7 @@ export async function startLoggingBinary(target: Extract<ReturnType<typeof parse
   // Given containerd's RLIMIT_NOFILE soft limit back through prlimit, as Go's exec.Cmd restores
   // it (sys/nofile.ts). prlimit's own exec failing would look like a logger that started and
   // left, so a missing binary is found first, as spawn would have said.
-  const [file, argv] = withNofileRestored(prlimitPath(), processNofileSoftToRestore(), target.path, args);
+  const [file, argv] = withNofileRestored(processNofileRestore(), target.path, args);
   if (file !== target.path && !lookPath(target.path)) throw new Error(`cannot start logging binary ${target.path}: no executable file at that path`);
   const child = spawn(file, argv, {
     stdio: ['ignore', 'ignore', 'ignore', outR, errR, readyW],

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { nofileSoftToRestore, prlimitPath, withNofileRestored } from '../../../src/sys/nofile';
+import { nofileSoftToRestore, withNofileRestored } from '../../../src/sys/nofile';
+import { lookPath } from '../../../src/sys/look-path';
 import { setprivPath, spawnerWith } from '../../../src/runc/spawner';
 
 const limits = (soft: string, hard: string) =>
@@ -23,15 +24,16 @@ test('nothing recorded, or not a number (`unlimited` from ulimit, junk), gives n
 });
 
 test('withNofileRestored puts prlimit in front only when there is a limit to give back and a prlimit', () => {
-  assert.deepEqual(withNofileRestored('/usr/bin/prlimit', 1024, 'runc', ['state', 'c1']), ['/usr/bin/prlimit', ['--nofile=1024:', '--', 'runc', 'state', 'c1']]);
-  assert.deepEqual(withNofileRestored('/usr/bin/prlimit', null, 'runc', ['state']), ['runc', ['state']]);
-  assert.deepEqual(withNofileRestored(null, 1024, 'runc', ['state']), ['runc', ['state']]);
+  assert.deepEqual(withNofileRestored({ prlimit: '/usr/bin/prlimit', soft: 1024 }, 'runc', ['state', 'c1']), ['/usr/bin/prlimit', ['--nofile=1024:', '--', 'runc', 'state', 'c1']]);
+  assert.deepEqual(withNofileRestored({ prlimit: '/usr/bin/prlimit', soft: null }, 'runc', ['state']), ['runc', ['state']]);
+  assert.deepEqual(withNofileRestored({ prlimit: null, soft: 1024 }, 'runc', ['state']), ['runc', ['state']]);
 });
 
 test('a spawned command starts with the given-back soft limit, our hard limit and, through setpriv, its parent-death signal', async () => {
-  assert.ok(prlimitPath(), 'prlimit is on this machine (util-linux)');
+  const prlimit = lookPath('prlimit');
+  assert.ok(prlimit, 'prlimit is on this machine (util-linux)');
   const hard = execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim();
-  const child = spawnerWith(setprivPath(), { prlimit: prlimitPath(), soft: 777 })(
+  const child = spawnerWith(setprivPath(), { prlimit, soft: 777 })(
     'python3',
     ['-c', 'import ctypes,resource; s=ctypes.c_int(0); ctypes.CDLL(None).prctl(2, ctypes.byref(s), 0, 0, 0); print(*resource.getrlimit(resource.RLIMIT_NOFILE), s.value)'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
